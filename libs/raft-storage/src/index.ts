@@ -1,0 +1,21 @@
+// @regent/raft-storage: durable Raft storage (segmented WAL + snapshot files) behind the core's `Storage` port.
+
+export { crc32c } from './crc32c.js';
+export {
+  RecordTooLargeError,
+  SnapshotCorruptionError,
+  SnapshotTooLargeError,
+  StorageClosedError,
+  StorageFailedError,
+  WalCorruptionError,
+} from './errors.js';
+export {
+  FileStorage,
+  type FileStorageOptions,
+  type OpenReport,
+  openFileStorage,
+  type StorageMetricsHook,
+  type StorageStats,
+} from './file-storage.js';
+export type { Membership } from './membership.js';
+export type { TornTail } from './recovery.js';

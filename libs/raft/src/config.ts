@@ -1,0 +1,74 @@
+// The core's configuration: validated once, frozen. Durations are in ticks, sizes in bytes, counts are counts.
+
+import { InvalidRequestError } from './errors.js';
+import type { NodeId, Random } from './types.js';
+
+export interface RaftConfig {
+  readonly id: NodeId;
+  /** A follower campaigns after a random timeout in [electionTimeoutTicks, 2 × electionTimeoutTicks). */
+  readonly electionTimeoutTicks: number;
+  /** The leader sends heartbeats every `heartbeatTimeoutTicks`; must be < electionTimeoutTicks. */
+  readonly heartbeatTimeoutTicks: number;
+  /** Upper bound of one AppendEntries message's entries (at least one entry is always sent). */
+  readonly maxSizePerMessageBytes: number;
+  /** In-flight AppendEntries messages per follower in the replicate state. */
+  readonly maxInflightMessages: number;
+  /** Payload bytes of uncommitted entries a leader accepts before proposals fail with OverloadedError. */
+  readonly maxUncommittedEntriesBytes: number;
+  /** Uncommitted entries a leader accepts before proposals fail with OverloadedError. */
+  readonly maxPendingProposals: number;
+  /** ReadIndex requests pending on one node (per stage) before `readIndex` fails with OverloadedError. */
+  readonly maxPendingReads: number;
+  /** Upper bound of `Ready.committedEntries` (at least one entry is always handed out). */
+  readonly maxCommittedSizePerReadyBytes: number;
+  /** Messages queued for the next Ready; beyond it messages are dropped (Raft tolerates loss) and counted. */
+  readonly maxQueuedMessages: number;
+  /** Raft thesis §9.6: campaign only after a PreVote round shows a quorum would vote. */
+  readonly preVote: boolean;
+  /** The leader steps down when a quorum was not heard from within an election timeout; voters with a live leader ignore votes. */
+  readonly checkQuorum: boolean;
+  readonly random: Random;
+}
+
+export type RaftConfigInput = Partial<RaftConfig> & Pick<RaftConfig, 'id' | 'random'>;
+
+export const defaultRaftConfig = Object.freeze({
+  electionTimeoutTicks: 10,
+  heartbeatTimeoutTicks: 1,
+  maxSizePerMessageBytes: 1024 * 1024,
+  maxInflightMessages: 256,
+  maxUncommittedEntriesBytes: 64 * 1024 * 1024,
+  maxPendingProposals: 8192,
+  maxPendingReads: 4096,
+  maxCommittedSizePerReadyBytes: 16 * 1024 * 1024,
+  maxQueuedMessages: 65536,
+  preVote: true,
+  checkQuorum: true,
+});
+
+/** Fills defaults and validates; throws InvalidRequestError on a bad value. */
+export function resolveRaftConfig(input: RaftConfigInput): RaftConfig {
+  const cfg: RaftConfig = Object.freeze({ ...defaultRaftConfig, ...input });
+  requirePositive('id', cfg.id);
+  requirePositive('electionTimeoutTicks', cfg.electionTimeoutTicks);
+  requirePositive('heartbeatTimeoutTicks', cfg.heartbeatTimeoutTicks);
+  requirePositive('maxSizePerMessageBytes', cfg.maxSizePerMessageBytes);
+  requirePositive('maxInflightMessages', cfg.maxInflightMessages);
+  requirePositive('maxUncommittedEntriesBytes', cfg.maxUncommittedEntriesBytes);
+  requirePositive('maxPendingProposals', cfg.maxPendingProposals);
+  requirePositive('maxPendingReads', cfg.maxPendingReads);
+  requirePositive('maxCommittedSizePerReadyBytes', cfg.maxCommittedSizePerReadyBytes);
+  requirePositive('maxQueuedMessages', cfg.maxQueuedMessages);
+  if (cfg.heartbeatTimeoutTicks >= cfg.electionTimeoutTicks) {
+    throw new InvalidRequestError(
+      `heartbeatTimeoutTicks ${cfg.heartbeatTimeoutTicks} must be < electionTimeoutTicks ${cfg.electionTimeoutTicks}`,
+    );
+  }
+  return cfg;
+}
+
+function requirePositive(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidRequestError(`${name} must be a positive safe integer, got ${value}`);
+  }
+}

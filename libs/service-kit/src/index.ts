@@ -1,0 +1,19 @@
+export {
+  type BoolOption,
+  ConfigError,
+  type ConfigOf,
+  helpText,
+  type IntOption,
+  type ListOption,
+  loadConfigOrExit,
+  type Option,
+  option,
+  type ParseOptions,
+  parseConfig,
+  type Schema,
+  type StringOption,
+  validateAddress,
+} from './config.js';
+export { createShutdown, type Shutdown } from './lifecycle.js';
+export { createLogger, createMetricsRegistry, newRequestId, REQUEST_ID_HEADER } from './observability.js';
+export { type HttpHandler, type RunningServer, type ServerOptions, startServer } from './server.js';

@@ -1,0 +1,1 @@
+export { type BenchResult, log, machineInfo, parseArgs, quantile, round } from './machine.js';

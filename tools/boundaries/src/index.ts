@@ -1,0 +1,8 @@
+export {
+  checkFile,
+  checkWorkspace,
+  listProjects,
+  type Project,
+  stripComments,
+  type Violation,
+} from './check.js';
