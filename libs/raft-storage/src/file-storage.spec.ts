@@ -1,8 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { AssertionError, bootstrapSnapshot, CompactedError, UnavailableError } from '@regent/raft';
 import { describe, expect, it } from 'vitest';
 import { RecordTooLargeError, StorageClosedError } from './errors.js';
-import { AssertionError, CompactedError, UnavailableError } from './raft-types.js';
+import type { FileStorage } from './file-storage.js';
+import { writeSnapshotFileSync } from './snapshot-file.js';
 import {
   entries,
   entry,
@@ -16,42 +18,73 @@ import {
 } from './storage.test-support.js';
 import { ENTRY_RECORD_OVERHEAD_BYTES } from './wal.js';
 
-const bootstrap = {
-  confState: { voters: [1, 2, 3], learners: [4] },
+const founding = bootstrapSnapshot({
+  voters: [1, 2, 3],
+  learners: [4],
   addresses: new Map([
     [1, '127.0.0.1:7001'],
     [2, '127.0.0.1:7002'],
     [3, '127.0.0.1:7003'],
     [4, '127.0.0.1:7004'],
   ]),
-};
+});
 
 describe('a brand-new storage', () => {
-  it('starts empty with the bootstrap membership and keeps it across restarts', async () => {
-    const dir = tmpDir();
-    const storage = open({ dir, bootstrap });
-    expect(storage.openReport.created).toBe(true);
-    expect(storage.firstIndex()).toBe(1);
-    expect(storage.lastIndex()).toBe(0);
-    expect(storage.term(0)).toBe(0);
+  it('starts empty, with an empty membership, when nothing bootstraps it', () => {
+    const storage = open({ dir: tmpDir() });
+    expect(storage.openReport).toMatchObject({ created: true, bootstrapped: false });
+    expect([storage.firstIndex(), storage.lastIndex(), storage.term(0)]).toEqual([1, 0, 0]);
     expect(storage.snapshot().metadata.index).toBe(0);
-    expect(storage.initialState()).toEqual({ hardState: { term: 0, vote: 0, commit: 0 }, ...bootstrap });
-    await storage.close();
-
-    const reopened = open({ dir });
-    expect(reopened.openReport.created).toBe(false);
-    expect(reopened.initialState().confState).toEqual(bootstrap.confState);
-    expect(reopened.initialState().addresses).toEqual(bootstrap.addresses);
+    expect(storage.initialState()).toEqual({
+      hardState: { term: 0, vote: 0, commit: 0 },
+      confState: { voters: [], learners: [] },
+      addresses: new Map(),
+    });
   });
 
-  it('ignores the bootstrap option once state exists', async () => {
+  it('installs the bootstrap snapshot and hard state durably, once', async () => {
     const dir = tmpDir();
-    await open({ dir, bootstrap }).close();
-    const reopened = open({
-      dir,
-      bootstrap: { confState: { voters: [9], learners: [] }, addresses: new Map() },
-    });
-    expect(reopened.initialState().confState).toEqual(bootstrap.confState);
+    const storage = open({ dir, bootstrap: founding });
+    expect(storage.openReport).toMatchObject({ created: true, bootstrapped: true });
+    const expectState = (s: FileStorage): void => {
+      expect([s.firstIndex(), s.lastIndex(), s.term(1)]).toEqual([2, 1, 1]);
+      expect(s.initialState()).toEqual({
+        hardState: founding.hardState,
+        confState: founding.snapshot.metadata.confState,
+        addresses: founding.snapshot.metadata.addresses,
+      });
+    };
+    expectState(storage);
+    storage.append(entries(2, 4, 1));
+    await storage.sync();
+    await storage.close();
+
+    const reopened = open({ dir, bootstrap: founding });
+    expect(reopened.openReport).toMatchObject({ created: false, bootstrapped: false });
+    expect([reopened.firstIndex(), reopened.lastIndex(), reopened.term(1)]).toEqual([2, 4, 1]);
+    expect(reopened.initialState().hardState).toEqual(founding.hardState);
+    expect(reopened.snapshot().metadata.confState).toEqual(founding.snapshot.metadata.confState);
+  });
+
+  it('completes a bootstrap interrupted after the snapshot file was written', async () => {
+    const dir = tmpDir();
+    await open({ dir }).close();
+    writeSnapshotFileSync(path.join(dir, 'snap'), founding.snapshot, 1 << 20);
+    const storage = open({ dir, bootstrap: founding });
+    expect(storage.openReport.bootstrapped).toBe(true);
+    expect(storage.initialState().hardState).toEqual(founding.hardState);
+    expect(storage.lastIndex()).toBe(1);
+  });
+
+  it('does not bootstrap a storage that already holds state', async () => {
+    const dir = tmpDir();
+    const storage = open({ dir });
+    storage.append(entries(1, 2, 1));
+    await storage.sync();
+    await storage.close();
+    const reopened = open({ dir, bootstrap: founding });
+    expect(reopened.openReport.bootstrapped).toBe(false);
+    expect(reopened.snapshot().metadata.index).toBe(0);
   });
 });
 
@@ -74,9 +107,10 @@ describe('append and read', () => {
   it('limits entries() by maxBytes but always returns at least one', () => {
     const storage = open({ dir: tmpDir() });
     storage.append(entries(1, 10, 1, 100));
+    // Sizes as the core counts them: data bytes + entryOverheadBytes (16).
     expect(storage.entries(1, 11, 0)).toHaveLength(1);
     expect(storage.entries(1, 11, 250)).toHaveLength(2);
-    expect(storage.entries(1, 11, 300)).toHaveLength(3);
+    expect(storage.entries(1, 11, 348)).toHaveLength(3);
   });
 
   it('applies the same maxBytes rule to entries read from disk', () => {
@@ -84,7 +118,8 @@ describe('append and read', () => {
     storage.append(entries(1, 10, 1, 100));
     expect(storage.entries(1, 11, 0)).toHaveLength(1);
     expect(storage.entries(1, 11, 250)).toHaveLength(2);
-    expect(entryData(storage.entries(1, 11, 1000))).toEqual(entryData(entries(1, 10, 1, 100)));
+    expect(storage.entries(1, 11, 347)).toHaveLength(2);
+    expect(entryData(storage.entries(1, 11, 1160))).toEqual(entryData(entries(1, 10, 1, 100)));
     expect(storage.stats().entriesReadFromDisk).toBeGreaterThan(0);
   });
 
@@ -100,15 +135,8 @@ describe('append and read', () => {
     expect(storage.firstIndex()).toBe(7);
     expect(storage.term(6)).toBe(1);
     expect(() => storage.term(5)).toThrow(CompactedError);
-    const error = (() => {
-      try {
-        storage.entries(6, 8, 100);
-      } catch (caught) {
-        return caught;
-      }
-    })();
-    expect(error).toBeInstanceOf(CompactedError);
-    expect(error).toMatchObject({ index: 6, firstIndex: 7 });
+    expect(() => storage.entries(6, 8, 100)).toThrow(expect.objectContaining({ index: 6, firstIndex: 7 }));
+    expect(() => storage.entries(6, 8, 100)).toThrow(CompactedError);
   });
 
   it('truncates a conflicting suffix, in memory and after a restart', async () => {
@@ -318,6 +346,16 @@ describe('snapshots and compaction', () => {
     );
   });
 
+  it('ignores a local snapshot that is not newer than the current one', async () => {
+    const storage = open({ dir: tmpDir() });
+    storage.append(entries(1, 10, 1));
+    storage.setHardState({ term: 1, vote: 1, commit: 10 });
+    expect(await storage.saveSnapshot(snapshotAt(6, 1))).toBe(true);
+    expect(await storage.saveSnapshot(snapshotAt(6, 1))).toBe(false);
+    expect(await storage.saveSnapshot(snapshotAt(4, 1))).toBe(false);
+    expect(storage.snapshot().metadata.index).toBe(6);
+  });
+
   it('keeps the newest two snapshot files', async () => {
     const dir = tmpDir();
     const storage = open({ dir });
@@ -412,7 +450,7 @@ describe('snapshots and compaction', () => {
   });
 
   it('returns the snapshot membership from initialState once a snapshot exists', async () => {
-    const storage = open({ dir: tmpDir(), bootstrap });
+    const storage = open({ dir: tmpDir() });
     storage.append(entries(1, 3, 1));
     storage.setHardState({ term: 1, vote: 1, commit: 3 });
     await storage.saveSnapshot(snapshotAt(3, 1, payload(3, 1), [1, 2]));

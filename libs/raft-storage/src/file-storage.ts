@@ -3,6 +3,20 @@
 
 import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import {
+  AssertionError,
+  assert,
+  CompactedError,
+  type ConfState,
+  type Entry,
+  entryOverheadBytes,
+  entrySizeBytes,
+  type HardState,
+  type NodeId,
+  type Snapshot,
+  type Storage,
+  UnavailableError,
+} from '@regent/raft';
 import { EntryCache } from './entry-cache.js';
 import {
   RecordTooLargeError,
@@ -13,19 +27,6 @@ import {
 } from './errors.js';
 import { fdatasync, fsyncDir, readUpToSync, writeAllSync } from './fs-util.js';
 import type { LogIndex } from './log-index.js';
-import type { Membership } from './membership.js';
-import {
-  AssertionError,
-  assert,
-  CompactedError,
-  type ConfState,
-  type Entry,
-  type HardState,
-  type NodeId,
-  type Snapshot,
-  type Storage,
-  UnavailableError,
-} from './raft-types.js';
 import {
   type Layout,
   layoutOf,
@@ -34,7 +35,7 @@ import {
   type SegmentState,
   type TornTail,
 } from './recovery.js';
-import { listSnapshotFiles, writeSnapshotFile } from './snapshot-file.js';
+import { listSnapshotFiles, writeSnapshotFile, writeSnapshotFileSync } from './snapshot-file.js';
 import {
   createSegmentFile,
   decodeRecordAt,
@@ -57,7 +58,7 @@ export interface FileStorageOptions {
   readonly segmentBytes?: number;
   /** Largest WAL record (12-byte frame header + payload; an entry's payload is 18 bytes + data). Default 16 MiB. */
   readonly recordBytesMax?: number;
-  /** Budget for cached entry data (plus 64 bytes per entry). Default 64 MiB. */
+  /** Budget for cached entries: data bytes plus 256 bytes per entry (measured object overhead). Default 64 MiB. */
   readonly cacheBytesMax?: number;
   /** Largest snapshot file. Default 1 GiB. */
   readonly snapshotBytesMax?: number;
@@ -66,12 +67,13 @@ export interface FileStorageOptions {
   /** Read-only file descriptors kept open for sealed segments (LRU). Default 16. */
   readonly readFdsMax?: number;
   /**
-   * Membership of a brand-new node. Used only when the directory holds no state yet; it is then recorded in the
-   * first segment and returned by `initialState()` until a snapshot carries a conf state. Ignored otherwise (check
-   * `openReport.created`). A node that joins an existing cluster passes nothing and learns its membership from the
-   * leader's snapshot.
+   * The founding state of a new cluster's member: `bootstrapSnapshot(...)` from @regent/raft (a snapshot carrying
+   * the initial membership, and its hard state). Installed durably during open when the storage is pristine (no
+   * entries, zero term and vote, and no snapshot or exactly this one: an interrupted bootstrap is completed);
+   * ignored otherwise — `openReport.bootstrapped` tells which. A node that joins an existing cluster passes nothing
+   * and receives its membership with the leader's snapshot.
    */
-  readonly bootstrap?: Membership;
+  readonly bootstrap?: { readonly snapshot: Snapshot; readonly hardState: HardState };
   readonly metrics?: StorageMetricsHook;
 }
 
@@ -100,8 +102,10 @@ export interface StorageStats {
 }
 
 export interface OpenReport {
-  /** True when the directory held no state and was initialised (with `bootstrap`, if given). */
+  /** True when the directory held no WAL and an empty one was created. */
   readonly created: boolean;
+  /** True when this open installed `options.bootstrap`. */
+  readonly bootstrapped: boolean;
   readonly segmentsScanned: number;
   /** Segments wholly covered by the snapshot, deleted without being read. */
   readonly segmentsDeleted: number;
@@ -160,9 +164,8 @@ export function openFileStorage(options: FileStorageOptions): FileStorage {
   const recovered = recover(layout, {
     recordBytesMax: limits.recordBytesMax,
     snapshotBytesMax: limits.snapshotBytesMax,
-    bootstrap: options.bootstrap,
   });
-  return new FileStorage(layout, limits, recovered, options.metrics, performance.now() - started);
+  return new FileStorage(layout, limits, recovered, options, started);
 }
 
 /**
@@ -191,7 +194,6 @@ export class FileStorage implements Storage {
   readonly #metrics: StorageMetricsHook | undefined;
   readonly #index: LogIndex;
   readonly #cache: EntryCache;
-  readonly #bootstrap: Membership;
   /** Oldest first; the last one is the active segment. */
   readonly #segments: SegmentState[];
   #activeFd: number;
@@ -224,20 +226,19 @@ export class FileStorage implements Storage {
   #segmentRollovers = 0;
   #entriesReadFromDisk = 0;
 
-  /** Use `openFileStorage`. */
+  /** Use `openFileStorage`. `openStarted` is the performance.now() at which opening began. */
   constructor(
     layout: Layout,
     limits: Limits,
     recovered: RecoveredState,
-    metrics: StorageMetricsHook | undefined,
-    openDurationMs: number,
+    options: Pick<FileStorageOptions, 'bootstrap' | 'metrics'>,
+    openStarted: number,
   ) {
     this.#layout = layout;
     this.#limits = limits;
-    this.#metrics = metrics;
+    this.#metrics = options.metrics;
     this.#index = recovered.index;
     this.#cache = new EntryCache(limits.cacheBytesMax);
-    this.#bootstrap = recovered.bootstrap;
     this.#segments = recovered.segments;
     this.#activeFd = recovered.activeFd;
     // A crash between applySnapshot and the next hard state can leave commit below the snapshot index; the
@@ -249,17 +250,47 @@ export class FileStorage implements Storage {
         : recovered.hardState;
     this.#snapshot = recovered.snapshot;
     this.#highWater = recovered.highWater;
+    const bootstrapped = options.bootstrap !== undefined && this.#bootstrapIfPristine(options.bootstrap);
     this.openReport = Object.freeze({
       created: recovered.created,
+      bootstrapped,
       segmentsScanned: recovered.segmentsScanned,
       segmentsDeleted: recovered.segmentsDeleted,
       recordsScanned: recovered.recordsScanned,
       tornTail: recovered.tornTail,
-      snapshotIndex: recovered.snapshot.metadata.index,
-      firstIndex: recovered.index.firstIndex,
-      lastIndex: recovered.index.lastIndex,
-      durationMs: openDurationMs,
+      snapshotIndex: this.#snapshot.metadata.index,
+      firstIndex: this.#index.firstIndex,
+      lastIndex: this.#index.lastIndex,
+      durationMs: performance.now() - openStarted,
     });
+  }
+
+  /**
+   * Installs the founding snapshot and hard state when the storage is pristine, synchronously and durably: snapshot
+   * file, then a marker and the hard state in the WAL, then fdatasync. Every crash point leaves either a pristine
+   * storage or one holding exactly the bootstrap snapshot with a zero term, which the next open completes.
+   */
+  #bootstrapIfPristine(bootstrap: { readonly snapshot: Snapshot; readonly hardState: HardState }): boolean {
+    const { index, term } = bootstrap.snapshot.metadata;
+    const current = this.#snapshot.metadata;
+    const sameSnapshot = current.index === index && current.term === term;
+    const pristine =
+      this.#index.lastIndex === current.index &&
+      this.#hardState.term === 0 &&
+      this.#hardState.vote === 0 &&
+      (current.index === 0 || sameSnapshot);
+    if (!pristine) return false;
+    assert(index > 0, `bootstrap snapshot index ${index}`);
+    if (!sameSnapshot) {
+      writeSnapshotFileSync(this.#layout.snapDir, bootstrap.snapshot, this.#limits.snapshotBytesMax);
+      this.#write([{ kind: 'snapshotMarker', index, term, dropLog: true }]);
+      this.#index.reset(index, term);
+      this.#snapshot = bootstrap.snapshot;
+    }
+    this.setHardState(bootstrap.hardState);
+    fs.fdatasyncSync(this.#activeFd);
+    this.#syncedSeq = this.#writeSeq;
+    return true;
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -267,8 +298,8 @@ export class FileStorage implements Storage {
 
   initialState(): { hardState: HardState; confState: ConfState; addresses: ReadonlyMap<NodeId, string> } {
     this.#checkOpen();
-    const membership = this.#snapshot.metadata.index > 0 ? this.#snapshot.metadata : this.#bootstrap;
-    return { hardState: this.#hardState, confState: membership.confState, addresses: membership.addresses };
+    const { confState, addresses } = this.#snapshot.metadata;
+    return { hardState: this.#hardState, confState, addresses };
   }
 
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
@@ -287,7 +318,7 @@ export class FileStorage implements Storage {
         next = after;
         continue;
       }
-      if (!fitsBudget(result, budget, cached.data.byteLength)) break;
+      if (!fitsBudget(result, budget, entrySizeBytes(cached))) break;
       result.push(cached);
       next++;
     }
@@ -430,15 +461,14 @@ export class FileStorage implements Storage {
   /**
    * Saves a snapshot of the local state machine at an applied (hence committed) index that is still in the log.
    * Resolves once the file and its WAL marker are durable; the newest `snapshotsRetained` files are kept. Does not
-   * compact: call `compact()` when the entries below it are no longer needed. Same index again: no-op.
+   * compact: call `compact()` when the entries below it are no longer needed. Resolves false, doing nothing, when
+   * the snapshot is not newer than the current one (e.g. a leader's snapshot was applied meanwhile).
    */
-  saveSnapshot(snapshot: Snapshot): Promise<void> {
+  saveSnapshot(snapshot: Snapshot): Promise<boolean> {
     return this.#exclusive(async () => {
       this.#checkWritable();
       const { index, term } = snapshot.metadata;
-      const current = this.#snapshot.metadata;
-      if (index === current.index && term === current.term) return;
-      assert(index > current.index, `snapshot ${index} is older than the current snapshot ${current.index}`);
+      if (index <= this.#snapshot.metadata.index) return false;
       assert(index <= this.#hardState.commit, `snapshot ${index} is beyond commit ${this.#hardState.commit}`);
       assert(
         index <= this.#index.lastIndex,
@@ -453,6 +483,7 @@ export class FileStorage implements Storage {
       await this.sync();
       this.#snapshot = snapshot;
       await this.#durably(() => this.#pruneSnapshots());
+      return true;
     });
   }
 
@@ -687,7 +718,6 @@ export class FileStorage implements Storage {
         firstIndex,
         highWater: this.#highWater,
         hardState: this.#hardState,
-        bootstrap: undefined,
       },
       this.#limits.recordBytesMax,
     );
@@ -752,7 +782,7 @@ export class FileStorage implements Storage {
     }
   }
 
-  #exclusive(operation: () => Promise<void>): Promise<void> {
+  #exclusive<T>(operation: () => Promise<T>): Promise<T> {
     const result = this.#ops.then(operation);
     this.#ops = result.catch(() => undefined);
     return result;
@@ -785,7 +815,8 @@ export class FileStorage implements Storage {
 
   /**
    * Reads entries [from, …) that are not cached, from one segment with one read of at most READ_SPAN_BYTES_MAX
-   * (or one record), within the byte budget. Returns the index after the last entry read.
+   * (or one record), within the byte budget (sizes as the core counts them: entrySizeBytes). Returns the index
+   * after the last entry read.
    */
   #readRun(from: number, hi: number, result: Entry[], budget: { bytes: number; max: number }): number {
     const index = this.#index;
@@ -798,9 +829,9 @@ export class FileStorage implements Storage {
       const position = index.position(to);
       const end = position + index.recordBytes(to);
       if (to > from && (position < spanEnd || end - spanStart > READ_SPAN_BYTES_MAX)) break;
-      const dataBytes = index.recordBytes(to) - ENTRY_RECORD_OVERHEAD_BYTES;
-      if (result.length + (to - from) > 0 && budget.bytes + runBytes + dataBytes > budget.max) break;
-      runBytes += dataBytes;
+      const entryBytes = index.recordBytes(to) - ENTRY_RECORD_OVERHEAD_BYTES + entryOverheadBytes;
+      if (result.length + (to - from) > 0 && budget.bytes + runBytes + entryBytes > budget.max) break;
+      runBytes += entryBytes;
       spanEnd = end;
       to++;
     }

@@ -3,12 +3,12 @@
 // naming the damaged file at or before the damaged byte. It must never present data that was not written.
 
 import * as fs from 'node:fs';
+import type { HardState } from '@regent/raft';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { WalCorruptionError } from './errors.js';
 import { type FileStorage, type FileStorageOptions, openFileStorage } from './file-storage.js';
 import { differences, replay, type WrittenRecord } from './model.test-support.js';
-import type { HardState } from './raft-types.js';
 import { entries, open, tmpDir, walFiles } from './storage.test-support.js';
 
 /** Writes a store with truncations, hard states and several segments; returns the records in write order. */

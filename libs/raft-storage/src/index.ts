@@ -17,5 +17,4 @@ export {
   type StorageMetricsHook,
   type StorageStats,
 } from './file-storage.js';
-export type { Membership } from './membership.js';
 export type { TornTail } from './recovery.js';

@@ -1,7 +1,7 @@
 // The in-memory index of the log: for every live entry its term and where its record is (segment seq, byte offset,
 // record bytes), in parallel typed arrays — 20 bytes per entry, so 1,000,000 entries cost about 21 MB.
 
-import { assert } from './raft-types.js';
+import { AssertionError } from '@regent/raft';
 
 const INITIAL_CAPACITY = 1024;
 /** Bytes per slot: Float64 term + Uint32 seq + Uint32 position + Uint32 record bytes. */
@@ -52,10 +52,8 @@ export class LogIndex {
 
   /** Term of a live entry or of the dummy (NaN if the dummy's term is unknown). */
   term(index: number): number {
-    assert(
-      index >= this.#dummyIndex && index <= this.lastIndex,
-      `term(${index}) outside [${this.#dummyIndex}, ${this.lastIndex}]`,
-    );
+    if (!(index >= this.#dummyIndex && index <= this.lastIndex))
+      throw new AssertionError(`term(${index}) outside [${this.#dummyIndex}, ${this.lastIndex}]`);
     return this.#terms[this.#slot(index)]!;
   }
 
@@ -72,7 +70,8 @@ export class LogIndex {
   }
 
   push(index: number, term: number, seq: number, position: number, recordBytes: number): void {
-    assert(index === this.lastIndex + 1, `push(${index}) after last index ${this.lastIndex}`);
+    if (index !== this.lastIndex + 1)
+      throw new AssertionError(`push(${index}) after last index ${this.lastIndex}`);
     this.#ensureRoom();
     const slot = this.#start + this.#count;
     this.#terms[slot] = term;
@@ -84,19 +83,15 @@ export class LogIndex {
 
   /** Keeps entries <= `index`. */
   truncateAfter(index: number): void {
-    assert(
-      index >= this.#dummyIndex && index <= this.lastIndex,
-      `truncateAfter(${index}) outside [${this.#dummyIndex}, ${this.lastIndex}]`,
-    );
+    if (!(index >= this.#dummyIndex && index <= this.lastIndex))
+      throw new AssertionError(`truncateAfter(${index}) outside [${this.#dummyIndex}, ${this.lastIndex}]`);
     this.#count = index - this.#dummyIndex + 1;
   }
 
   /** Drops entries < `index`; the entry at `index` becomes the dummy (its term is kept). */
   compactTo(index: number): void {
-    assert(
-      index >= this.#dummyIndex && index <= this.lastIndex,
-      `compactTo(${index}) outside [${this.#dummyIndex}, ${this.lastIndex}]`,
-    );
+    if (!(index >= this.#dummyIndex && index <= this.lastIndex))
+      throw new AssertionError(`compactTo(${index}) outside [${this.#dummyIndex}, ${this.lastIndex}]`);
     const dropped = index - this.#dummyIndex;
     this.#start += dropped;
     this.#count -= dropped;
@@ -122,7 +117,8 @@ export class LogIndex {
   }
 
   #liveSlot(index: number): number {
-    assert(this.contains(index), `index ${index} outside [${this.firstIndex}, ${this.lastIndex}]`);
+    if (!this.contains(index))
+      throw new AssertionError(`index ${index} outside [${this.firstIndex}, ${this.lastIndex}]`);
     return this.#slot(index);
   }
 

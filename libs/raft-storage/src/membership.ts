@@ -1,7 +1,7 @@
 // Binary form of a membership (conf state + addresses), shared by the WAL's bootstrap header and snapshot files.
 
+import type { ConfState, NodeId } from '@regent/raft';
 import { type ByteReader, type ByteWriter, DecodeError, readCount } from './binary.js';
-import type { ConfState, NodeId } from './raft-types.js';
 
 export interface Membership {
   readonly confState: ConfState;

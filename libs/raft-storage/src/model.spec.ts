@@ -4,11 +4,11 @@
 // some prefix of the written records that contains every synced record.
 
 import * as fs from 'node:fs';
+import type { HardState } from '@regent/raft';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FileStorage, FileStorageOptions } from './file-storage.js';
 import { apply, differences, emptyState, range, replay, type WrittenRecord } from './model.test-support.js';
-import type { HardState } from './raft-types.js';
 import {
   entry,
   fileSize,

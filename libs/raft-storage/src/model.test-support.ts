@@ -1,8 +1,8 @@
 // The in-memory model of the storage used by the property and fuzz specs: the records written, in order, and the
 // state a (re)opened storage must present after any prefix of them.
 
+import { entryOverheadBytes, type HardState } from '@regent/raft';
 import type { FileStorage } from './file-storage.js';
-import type { HardState } from './raft-types.js';
 
 export type WrittenRecord =
   | { readonly kind: 'entry'; readonly index: number; readonly term: number; readonly data: Uint8Array }
@@ -115,7 +115,7 @@ export function expectedCount(state: ModelState, lo: number, maxBytes: number): 
   let bytes = 0;
   let count = 0;
   for (let i = lo; i <= state.last; i++) {
-    bytes += state.datas[i]!.byteLength;
+    bytes += state.datas[i]!.byteLength + entryOverheadBytes;
     if (count > 0 && bytes > maxBytes) break;
     count++;
   }

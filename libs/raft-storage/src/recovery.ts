@@ -3,11 +3,11 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { HardState, Snapshot } from '@regent/raft';
 import { WalCorruptionError } from './errors.js';
 import { ensureDirSync, fsyncDirSync } from './fs-util.js';
 import { LogIndex } from './log-index.js';
-import { EMPTY_MEMBERSHIP, type Membership } from './membership.js';
-import type { HardState, Snapshot } from './raft-types.js';
+import { EMPTY_MEMBERSHIP } from './membership.js';
 import { listSnapshotFiles, loadSnapshotFile } from './snapshot-file.js';
 import {
   createSegmentFile,
@@ -68,7 +68,6 @@ export interface RecoveredState {
   readonly index: LogIndex;
   readonly hardState: HardState;
   readonly snapshot: Snapshot;
-  readonly bootstrap: Membership;
   /** Largest entry index ever written (the next segment header's highWater). */
   readonly highWater: number;
   readonly created: boolean;
@@ -81,7 +80,6 @@ export interface RecoveredState {
 export interface RecoveryOptions {
   readonly recordBytesMax: number;
   readonly snapshotBytesMax: number;
-  readonly bootstrap: Membership | undefined;
 }
 
 export function recover(layout: Layout, options: RecoveryOptions): RecoveredState {
@@ -104,7 +102,7 @@ export function recover(layout: Layout, options: RecoveryOptions): RecoveredStat
         `snapshot ${newest.path} exists but the WAL has no segment`,
       );
     }
-    return createFresh(layout, options);
+    return createFresh(layout, options.recordBytesMax);
   }
   return replay(layout, options, snapshot, names);
 }
@@ -115,15 +113,9 @@ function removeTmpFiles(dir: string): void {
   if (tmp.length > 0) fsyncDirSync(dir);
 }
 
-function createFresh(layout: Layout, options: RecoveryOptions): RecoveredState {
-  const header: SegmentHeader = {
-    seq: 1,
-    firstIndex: 1,
-    highWater: 0,
-    hardState: ZERO_HARD_STATE,
-    bootstrap: options.bootstrap,
-  };
-  const created = createSegmentFile(layout.walDir, header, options.recordBytesMax);
+function createFresh(layout: Layout, recordBytesMax: number): RecoveredState {
+  const header: SegmentHeader = { seq: 1, firstIndex: 1, highWater: 0, hardState: ZERO_HARD_STATE };
+  const created = createSegmentFile(layout.walDir, header, recordBytesMax);
   const segment: SegmentState = {
     seq: 1,
     firstIndex: 1,
@@ -138,7 +130,6 @@ function createFresh(layout: Layout, options: RecoveryOptions): RecoveredState {
     index: new LogIndex(0, 0),
     hardState: ZERO_HARD_STATE,
     snapshot: EMPTY_SNAPSHOT,
-    bootstrap: options.bootstrap ?? EMPTY_MEMBERSHIP,
     highWater: 0,
     created: true,
     segmentsScanned: 0,
@@ -222,7 +213,8 @@ function replay(
         }
         switch (record.kind) {
           case 'segmentHeader':
-            return corrupt(name.path, scanned.offset, 'a second segment header');
+            corrupt(name.path, scanned.offset, 'a second segment header');
+            break;
           case 'entry':
             log.entry(record.index, record.term, name, scanned);
             segment.maxEntryIndex = Math.max(segment.maxEntryIndex, record.index);
@@ -262,15 +254,12 @@ function replay(
   }
 
   const index = log.reconcile(snapshot.metadata.index, snapshot.metadata.term, names[0]!.path);
-  // Only segment 1 carries the bootstrap membership; it is deleted only once a snapshot (with a conf state) covers it.
-  const bootstrap = headers[keepFrom]!.bootstrap;
   return {
     segments,
     activeFd,
     index,
     hardState,
     snapshot,
-    bootstrap: bootstrap ?? EMPTY_MEMBERSHIP,
     highWater,
     created: false,
     segmentsScanned: names.length,
@@ -296,20 +285,28 @@ class ReplayedLog {
   constructor(readonly snapshotIndex: number) {}
 
   entry(entryIndex: number, term: number, segment: SegmentName, scanned: ScannedRecord): void {
-    const at = (reason: string): never => corrupt(segment.path, scanned.offset, reason);
-    if (entryIndex < 1) at(`entry index ${entryIndex}`);
+    if (entryIndex < 1) corrupt(segment.path, scanned.offset, `entry index ${entryIndex}`);
     const log = this.index;
     if (!this.#started || entryIndex <= log.dummyIndex) {
       log.reset(entryIndex - 1, Number.NaN);
       this.#started = true;
     } else if (entryIndex > log.lastIndex + 1) {
-      at(`entry ${entryIndex} leaves a gap after last index ${log.lastIndex}`);
-    } else {
+      corrupt(
+        segment.path,
+        scanned.offset,
+        `entry ${entryIndex} leaves a gap after last index ${log.lastIndex}`,
+      );
+    } else if (entryIndex <= log.lastIndex) {
       log.truncateAfter(entryIndex - 1);
     }
     const previousTerm = log.term(entryIndex - 1);
-    if (term < previousTerm)
-      at(`entry ${entryIndex} has term ${term} < term ${previousTerm} of the entry before it`);
+    if (term < previousTerm) {
+      corrupt(
+        segment.path,
+        scanned.offset,
+        `entry ${entryIndex} has term ${term} < ${previousTerm} before it`,
+      );
+    }
     log.push(entryIndex, term, segment.seq, scanned.offset, scanned.recordBytes);
   }
 

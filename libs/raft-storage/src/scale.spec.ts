@@ -2,8 +2,8 @@
 // only the segments after it. Speed is measured and printed, never asserted (see STYLE.md); the asserted facts are
 // what makes a restart fast: how many segments and records open reads.
 
+import { type Entry, EntryType } from '@regent/raft';
 import { describe, expect, it } from 'vitest';
-import type { Entry, EntryType } from './raft-types.js';
 import { open, snapshotAt, tmpDir, walFiles } from './storage.test-support.js';
 
 const ENTRY_COUNT = 1_000_000;
@@ -15,7 +15,7 @@ function batch(from: number): Entry[] {
   for (let index = from; index < from + BATCH; index++) {
     const data = new Uint8Array(16);
     new DataView(data.buffer).setFloat64(0, index, true);
-    result.push({ index, term: 1 + Math.floor(index / 250_000), type: 1 as EntryType, data });
+    result.push({ index, term: 1 + Math.floor(index / 250_000), type: EntryType.Normal, data });
   }
   return result;
 }
@@ -45,7 +45,10 @@ describe('1,000,000 entries', () => {
     const started = performance.now();
     const reopened = open(options);
     const openMs = performance.now() - started;
-    console.info(`open with ${ENTRY_COUNT} entries behind a snapshot: ${openMs.toFixed(0)} ms`, reopened.openReport);
+    console.info(
+      `open with ${ENTRY_COUNT} entries behind a snapshot: ${openMs.toFixed(0)} ms`,
+      reopened.openReport,
+    );
     expect(reopened.openReport.segmentsScanned).toBe(1);
     expect(reopened.openReport.segmentsDeleted).toBe(segments - 1);
     expect(reopened.firstIndex()).toBe(ENTRY_COUNT - 9);

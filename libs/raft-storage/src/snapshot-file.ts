@@ -18,12 +18,12 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Snapshot } from '@regent/raft';
 import { ByteReader, ByteWriter, DecodeError } from './binary.js';
 import { crc32c } from './crc32c.js';
 import { SnapshotCorruptionError, SnapshotTooLargeError } from './errors.js';
-import { fsyncDir } from './fs-util.js';
+import { fsyncDir, fsyncDirSync, writeAllSync } from './fs-util.js';
 import { membershipBytes, readMembership, writeMembership } from './membership.js';
-import type { Snapshot } from './raft-types.js';
 
 const MAGIC = new TextEncoder().encode('RGNTSNAP');
 const VERSION = 1;
@@ -78,30 +78,56 @@ export function snapshotFileBytes(snapshot: Snapshot): number {
   return encodeHead(snapshot).byteLength + snapshot.data.byteLength + TRAILER_BYTES;
 }
 
-/** Writes `snapshot` durably as snap/<index>.snap (tmp, fsync, rename, directory fsync). Returns the final path. */
-export async function writeSnapshotFile(
-  snapDir: string,
-  snapshot: Snapshot,
-  snapshotBytesMax: number,
-): Promise<string> {
+/** The three parts of a snapshot file (head, data, trailer); throws SnapshotTooLargeError past the limit. */
+function fileParts(snapshot: Snapshot, snapshotBytesMax: number): Uint8Array[] {
   const head = encodeHead(snapshot);
   const fileBytes = head.byteLength + snapshot.data.byteLength + TRAILER_BYTES;
   if (fileBytes > snapshotBytesMax) throw new SnapshotTooLargeError(fileBytes, snapshotBytesMax);
   const trailer = new Uint8Array(TRAILER_BYTES);
   const fileCrc = crc32c(snapshot.data, 0, snapshot.data.byteLength, crc32c(head));
   new DataView(trailer.buffer).setUint32(0, fileCrc, true);
+  return [head, snapshot.data, trailer];
+}
 
+/** Writes `snapshot` durably as snap/<index>.snap (tmp, fsync, rename, directory fsync). Returns the final path. */
+export async function writeSnapshotFile(
+  snapDir: string,
+  snapshot: Snapshot,
+  snapshotBytesMax: number,
+): Promise<string> {
+  const parts = fileParts(snapshot, snapshotBytesMax);
   const finalPath = path.join(snapDir, snapshotFileName(snapshot.metadata.index));
   const tmpPath = `${finalPath}.tmp`;
   const handle = await fs.promises.open(tmpPath, 'w');
   try {
-    await handle.writev([head, snapshot.data, trailer], 0);
+    await handle.writev(parts, 0);
     await handle.sync();
   } finally {
     await handle.close();
   }
   await fs.promises.rename(tmpPath, finalPath);
   await fsyncDir(snapDir);
+  return finalPath;
+}
+
+/** `writeSnapshotFile` with synchronous I/O, for use while opening. */
+export function writeSnapshotFileSync(snapDir: string, snapshot: Snapshot, snapshotBytesMax: number): string {
+  const parts = fileParts(snapshot, snapshotBytesMax);
+  const finalPath = path.join(snapDir, snapshotFileName(snapshot.metadata.index));
+  const tmpPath = `${finalPath}.tmp`;
+  const fd = fs.openSync(tmpPath, 'w');
+  try {
+    let position = 0;
+    for (const part of parts) {
+      writeAllSync(fd, part, position);
+      position += part.byteLength;
+    }
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmpPath, finalPath);
+  fsyncDirSync(snapDir);
   return finalPath;
 }
 

@@ -3,11 +3,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { type Entry, EntryType, type Snapshot } from '@regent/raft';
 import { afterEach } from 'vitest';
 import { type FileStorage, type FileStorageOptions, openFileStorage } from './file-storage.js';
-import type { Entry, EntryType, Snapshot } from './raft-types.js';
-
-const NORMAL = 1 as EntryType;
 
 const created: string[] = [];
 const opened: FileStorage[] = [];
@@ -42,7 +40,7 @@ export function payload(index: number, term: number, bytes = 8, salt = 0): Uint8
 }
 
 export function entry(index: number, term: number, data: Uint8Array = payload(index, term)): Entry {
-  return { index, term, type: NORMAL, data };
+  return { index, term, type: EntryType.Normal, data };
 }
 
 /** Entries [from, to] (inclusive) with one term. */

@@ -18,13 +18,13 @@
 //   payload: u8 kind, then the kind's fields:
 //   1 SegmentHeader   u32 magic 0x4C574752 ("RGWL"), u16 version = 1, u64 seq, u64 firstIndex,
 //                     u64 highWater (largest entry index ever written before this segment was created),
-//                     u64 term, u64 vote, u64 commit (the hard state when the segment was created),
-//                     u8 hasBootstrap, [membership] (only in the first segment of a new store; see membership.ts)
+//                     u64 term, u64 vote, u64 commit (the hard state when the segment was created)
 //   2 Entry           u8 entryType, u64 term, u64 index, data (rest of the payload)
 //   3 HardState       u64 term, u64 vote, u64 commit (the newest record wins)
 //   4 SnapshotMarker  u64 index, u64 term, u8 dropLog (written after the snapshot file is durable; dropLog = 1 when
 //                     applying the snapshot discarded the whole log because it did not contain (index, term))
-// There is no padding or alignment; records follow each other and the file ends after the last record.
+// There is no padding or alignment (unlike etcd): the length word has its own checksum, so a torn or flipped length
+// is detected rather than avoided. Records follow each other and the file ends after the last record.
 //
 // Log truncation is implicit (as in etcd's WAL): an Entry record whose index is <= the current last index replaces
 // that entry and discards everything after it. Nothing is rewritten in place; superseded records stay until their
@@ -36,15 +36,22 @@
 // was cut short leaves nothing intact behind it). Any other damage, any damage in a sealed segment, and any intact but
 // inconsistent record (bad kind, index gap, decreasing term, oversize length) is a WalCorruptionError naming the
 // file and byte offset.
+//
+// Replay on open (recovery.ts): load the newest snapshot file (index s); delete, unread, the segments before the
+// first segment whose header highWater <= s (they hold only entries <= s); replay the rest in seq order (a dropLog
+// marker empties the log at that point); finally keep the entries after s if the replayed log holds (s, term of the
+// snapshot) or starts right after s, and none otherwise. At run time a sealed segment is deleted only when every
+// entry it holds is <= the compacted index, which never exceeds the snapshot index.
+//
+// Durability: `sync()` is one fdatasync of the active segment; sealed segments were fdatasynced when sealed.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Entry, EntryType, HardState } from '@regent/raft';
 import { ByteReader, ByteWriter, DecodeError } from './binary.js';
 import { crc32c } from './crc32c.js';
 import { RecordTooLargeError, WalCorruptionError } from './errors.js';
 import { fsyncDirSync, readUpToSync, writeAllSync } from './fs-util.js';
-import { type Membership, membershipBytes, readMembership, writeMembership } from './membership.js';
-import type { Entry, EntryType, HardState } from './raft-types.js';
 
 export const RECORD_HEADER_BYTES = 12;
 export const SEGMENT_MAGIC = 0x4c574752;
@@ -62,7 +69,6 @@ export interface SegmentHeader {
   readonly firstIndex: number;
   readonly highWater: number;
   readonly hardState: HardState;
-  readonly bootstrap: Membership | undefined;
 }
 
 export type WalRecord =
@@ -118,10 +124,8 @@ export function listSegments(walDir: string): SegmentName[] {
 
 function payloadBytes(record: WalRecord): number {
   switch (record.kind) {
-    case 'segmentHeader': {
-      const bootstrap = record.header.bootstrap;
-      return 1 + 4 + 2 + 8 * 6 + 1 + (bootstrap === undefined ? 0 : membershipBytes(bootstrap));
-    }
+    case 'segmentHeader':
+      return 1 + 4 + 2 + 8 * 6;
     case 'entry':
       return 1 + 1 + 8 + 8 + record.entry.data.byteLength;
     case 'hardState':
@@ -147,8 +151,6 @@ function writePayload(writer: ByteWriter, record: WalRecord): void {
       writer.u64(header.firstIndex);
       writer.u64(header.highWater);
       writeHardState(writer, header.hardState);
-      writer.u8(header.bootstrap === undefined ? 0 : 1);
-      if (header.bootstrap !== undefined) writeMembership(writer, header.bootstrap);
       return;
     }
     case 'entry':
@@ -263,9 +265,18 @@ export function payloadChecksumMatches(bytes: Uint8Array, offset: number, payloa
   return crc32c(bytes, start, start + payloadLength) === u32At(bytes, offset + 4);
 }
 
+function u64At(bytes: Uint8Array, offset: number): number {
+  const value = u32At(bytes, offset + 4) * 0x1_0000_0000 + u32At(bytes, offset);
+  if (!Number.isSafeInteger(value)) throw new DecodeError(`u64 at ${offset} is not a safe integer`);
+  return value;
+}
+
 /** Little-endian u32 at `offset` (no DataView: this runs once per record during recovery). */
 function u32At(bytes: Uint8Array, offset: number): number {
-  return (bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 24)) >>> 0;
+  return (
+    (bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 24)) >>>
+    0
+  );
 }
 
 /** Decodes a checksummed payload. Throws DecodeError when the bytes are not a valid record. */
@@ -302,11 +313,11 @@ export function decodePayload(bytes: Uint8Array, start: number, end: number): Wa
 
 /** Like decodePayload, but an entry's data is neither copied nor returned. */
 function decodeForScan(bytes: Uint8Array, start: number, end: number): ScannedRecordBody {
-  if (bytes[start] !== KIND_ENTRY) return decodePayload(bytes, start, end) as Exclude<WalRecord, { kind: 'entry' }>;
-  const reader = new ByteReader(bytes, start + 2, end);
-  const term = reader.u64();
-  const index = reader.u64();
-  return { kind: 'entry', index, term };
+  if (bytes[start] !== KIND_ENTRY) {
+    return decodePayload(bytes, start, end) as Exclude<WalRecord, { kind: 'entry' }>;
+  }
+  if (end - start < 18) throw new DecodeError(`entry record of ${end - start} payload bytes`);
+  return { kind: 'entry', term: u64At(bytes, start + 2), index: u64At(bytes, start + 10) };
 }
 
 function readSegmentHeaderPayload(reader: ByteReader): SegmentHeader {
@@ -318,11 +329,8 @@ function readSegmentHeaderPayload(reader: ByteReader): SegmentHeader {
   const firstIndex = reader.u64();
   const highWater = reader.u64();
   const hardState = readHardState(reader);
-  const hasBootstrap = reader.u8();
-  if (hasBootstrap > 1) throw new DecodeError(`segment header bootstrap flag ${hasBootstrap}`);
-  const bootstrap = hasBootstrap === 1 ? readMembership(reader) : undefined;
   reader.expectEnd();
-  return { seq, firstIndex, highWater, hardState, bootstrap };
+  return { seq, firstIndex, highWater, hardState };
 }
 
 function readHardState(reader: ByteReader): HardState {

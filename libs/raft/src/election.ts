@@ -9,8 +9,6 @@ export type CampaignKind = 'pre-election' | 'election' | 'transfer';
 
 export function campaign(r: Raft, kind: CampaignKind): void {
   if (!r.promotable() || r.role === 'leader') return;
-  // With membership changes taking effect on apply, a node must not campaign under an outdated membership.
-  if (r.hasUnappliedConfChanges()) return;
   const preVote = kind === 'pre-election';
   if (preVote) r.becomePreCandidate();
   else r.becomeCandidate();

@@ -39,14 +39,16 @@ export class ProposalDroppedError extends RaftError {
   }
 }
 
-/** A membership change is already in the log and not yet applied; one change at a time. */
+/**
+ * A membership change (or the new leader's no-op) is in the log and not committed yet; one change at a time.
+ */
 export class ConfChangeInProgressError extends RaftError {
   override readonly name = 'ConfChangeInProgressError';
   constructor(
     readonly pendingIndex: number,
-    readonly appliedIndex: number,
+    readonly commitIndex: number,
   ) {
-    super(`a membership change at index ${pendingIndex} is not applied yet (applied ${appliedIndex})`);
+    super(`index ${pendingIndex} must commit before another membership change (commit ${commitIndex})`);
   }
 }
 

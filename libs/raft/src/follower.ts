@@ -6,22 +6,40 @@ import type { Raft } from './raft.js';
 import type { Snapshot } from './types.js';
 
 export function handleAppendEntries(r: Raft, m: MessageOf<'AppendEntries'>): void {
-  const answer = { type: 'AppendEntriesResponse', to: m.from, readContext: m.readContext } as const;
   if (m.prevLogIndex < r.log.committed) {
     // Everything up to our commit index matches the leader's log (Leader Completeness).
-    r.send({ ...answer, reject: false, index: r.log.committed, rejectHint: 0, rejectHintTerm: 0 });
+    answer(r, m, false, r.log.committed, 0, 0);
     return;
   }
   const lastNew = r.log.maybeAppend(m.prevLogIndex, m.prevLogTerm, m.leaderCommit, m.entries);
   if (lastNew !== undefined) {
-    r.send({ ...answer, reject: false, index: lastNew, rejectHint: 0, rejectHintTerm: 0 });
+    answer(r, m, false, lastNew, 0, 0);
     return;
   }
   // Fast backtracking: the largest index whose term is <= prevLogTerm cannot be matched by anything above it
   // in the leader's log either, so the leader can skip straight to it.
   const hintIndex = Math.min(m.prevLogIndex, r.log.lastIndex());
   const [rejectHint, rejectHintTerm] = r.log.findConflictByTerm(hintIndex, m.prevLogTerm);
-  r.send({ ...answer, reject: true, index: m.prevLogIndex, rejectHint, rejectHintTerm });
+  answer(r, m, true, m.prevLogIndex, rejectHint, rejectHintTerm);
+}
+
+function answer(
+  r: Raft,
+  m: MessageOf<'AppendEntries'>,
+  reject: boolean,
+  index: number,
+  rejectHint: number,
+  rejectHintTerm: number,
+): void {
+  r.send({
+    type: 'AppendEntriesResponse',
+    to: m.from,
+    reject,
+    index,
+    rejectHint,
+    rejectHintTerm,
+    readContext: m.readContext,
+  });
 }
 
 export function handleInstallSnapshot(r: Raft, m: MessageOf<'InstallSnapshot'>): void {
@@ -56,6 +74,6 @@ function restore(r: Raft, snapshot: Snapshot): boolean {
   const membership = membershipFromConfState(confState, snapshot.metadata.addresses);
   if (typeof membership === 'string') return false;
   r.log.restore(snapshot);
-  r.membership = membership;
+  r.restoreMembership(membership, index);
   return true;
 }

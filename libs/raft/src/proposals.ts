@@ -26,7 +26,10 @@ export function propose(r: Raft, data: Uint8Array): Proposal {
 
 export function proposeConfChange(r: Raft, change: ConfChange): Proposal {
   checkLeader(r);
-  if (r.pendingConfIndex > r.log.applied) throw new ConfChangeInProgressError(r.pendingConfIndex, r.log.applied);
+  // Thesis §4.1: one change at a time; the next waits until the previous one (or the term's no-op) commits.
+  if (r.pendingConfIndex > r.log.committed) {
+    throw new ConfChangeInProgressError(r.pendingConfIndex, r.log.committed);
+  }
   const reason = checkConfChange(r.membership, change);
   if (reason !== undefined) throw new InvalidConfChangeError(reason);
   const data = encodeConfChange(change);

@@ -34,6 +34,9 @@ export class RaftLog {
   committed: number;
   applied: number;
 
+  /** Called after every append with the appended entries (membership changes take effect on append). */
+  onAppend: (entries: readonly Entry[]) => void = () => {};
+
   constructor(readonly storage: Storage) {
     const first = storage.firstIndex();
     const last = storage.lastIndex();
@@ -53,19 +56,23 @@ export class RaftLog {
 
   /** The term at `index`; throws CompactedError below firstIndex - 1, UnavailableError above lastIndex. */
   term(index: number): number {
-    const dummy = this.firstIndex() - 1;
-    if (index < dummy) throw new CompactedError(index, dummy + 1);
-    const last = this.lastIndex();
-    if (index > last) throw new UnavailableError(index, last);
-    return this.unstable.maybeTerm(index) ?? this.storage.term(index);
+    const term = this.tryTerm(index);
+    if (term !== undefined) return term;
+    const first = this.firstIndex();
+    if (index < first - 1) throw new CompactedError(index, first);
+    throw new UnavailableError(index, this.lastIndex());
   }
 
-  /** The term at `index`, or undefined when it is compacted or beyond the log. */
+  /** The term at `index`, or undefined when it is compacted or beyond the log (no exception on the hot path). */
   tryTerm(index: number): number | undefined {
+    if (index < this.firstIndex() - 1 || index > this.lastIndex()) return undefined;
+    const unstable = this.unstable.maybeTerm(index);
+    if (unstable !== undefined) return unstable;
     try {
-      return this.term(index);
+      return this.storage.term(index);
     } catch (error) {
-      if (error instanceof CompactedError || error instanceof UnavailableError) return undefined;
+      // The runtime compacted concurrently with this read.
+      if (error instanceof CompactedError) return undefined;
       throw error;
     }
   }
@@ -127,6 +134,7 @@ export class RaftLog {
     assert(after >= this.committed, `append after ${after} would overwrite committed ${this.committed}`);
     assert(after <= this.lastIndex(), `append after ${after} leaves a gap (last ${this.lastIndex()})`);
     this.unstable.truncateAndAppend(entries);
+    this.onAppend(entries);
     return this.lastIndex();
   }
 

@@ -2,16 +2,10 @@
 // Per-message behaviour lives in election.ts, replication.ts, follower.ts and reads.ts. Pure and synchronous.
 
 import type { RaftConfig } from './config.js';
-import { decodeConfChange } from './conf-change-codec.js';
 import { campaign, handleVoteRequest, handleVoteResponse } from './election.js';
 import { handleAppendEntries, handleInstallSnapshot } from './follower.js';
-import {
-  isEmptyMembership,
-  type Membership,
-  applyConfChange as applyMembershipChange,
-  checkConfChange,
-  membershipFromConfState,
-} from './membership.js';
+import { isEmptyMembership, type Membership, membershipFromConfState } from './membership.js';
+import { MembershipLog } from './membership-log.js';
 import type { Message, MessageBody, MessageOf, MessageType } from './messages.js';
 import { Progress } from './progress.js';
 import { RaftLog } from './raft-log.js';
@@ -27,7 +21,6 @@ import {
   bcastHeartbeat,
   handleAppendResponse,
   handleSnapshotResponse,
-  handOverIfRemoved,
   maybeCommit,
   quorumActive,
 } from './replication.js';
@@ -53,8 +46,8 @@ export class Raft {
   /** The leader of `term` as far as this node knows, 0 when unknown. */
   lead: NodeId = 0;
   role: Role = 'follower';
-  /** The membership as of the applied index (changes take effect on apply). */
-  membership: Membership;
+  /** Memberships by log index; the current one is in force (changes take effect when appended, §4.1). */
+  readonly confLog: MembershipLog;
   /** Leader only: one entry per voter and learner, including itself. */
   readonly progress = new Map<NodeId, Progress>();
   /** Candidates: the votes received in the current (pre-)election. */
@@ -64,7 +57,7 @@ export class Raft {
   randomizedElectionTimeout = 0;
   /** Leader: the target of a leadership transfer in progress, 0 when none. */
   leadTransferee: NodeId = 0;
-  /** Leader: the index of the latest membership change it may not have applied; one change at a time. */
+  /** Leader: the index of its latest membership change (or its no-op); a new one waits until it commits. */
   pendingConfIndex = 0;
   /** Leader: payload bytes of entries appended in this term and not yet handed out for apply. */
   uncommittedBytes = 0;
@@ -100,9 +93,23 @@ export class Raft {
       isEmptyMembership(membership) || this.log.firstIndex() > 1,
       'a membership must come from a snapshot at index >= 1 (bootstrap with a snapshot, not with index 0)',
     );
-    this.membership = membership;
+    this.confLog = this.loadMembership(membership, storage.snapshot().metadata.index);
+    this.log.onAppend = (entries) => this.onLogAppend(entries);
     this.loadHardState(hardState.term, hardState.vote, hardState.commit);
     this.becomeFollower(this.term, 0);
+  }
+
+  /** The snapshot's membership, then every ConfChange entry persisted after the snapshot. */
+  private loadMembership(snapshotMembership: Membership, snapshotIndex: number): MembershipLog {
+    const confLog = new MembershipLog(snapshotMembership, snapshotIndex);
+    const hi = this.log.lastIndex() + 1;
+    let lo = snapshotIndex + 1;
+    while (lo < hi) {
+      const entries = this.log.slice(lo, hi, this.cfg.maxCommittedSizePerReadyBytes);
+      confLog.append(entries);
+      lo = entries.at(-1)!.index + 1;
+    }
+    return confLog;
   }
 
   /**
@@ -125,7 +132,11 @@ export class Raft {
       this.droppedMessageCount++;
       return;
     }
-    this.outbox.push({ ...body, from: this.id, term: body.term ?? this.term } as Message);
+    // `body` is a fresh literal owned by this call: stamping it in place avoids a copy per message.
+    const m = body as { from: NodeId; term: number | undefined };
+    m.from = this.id;
+    m.term ??= this.term;
+    this.outbox.push(body as Message);
   }
 
   hasMessages(): boolean {
@@ -140,13 +151,23 @@ export class Raft {
 
   // ---- roles ----
 
+  get membership(): Membership {
+    return this.confLog.current();
+  }
+
   isVoter(): boolean {
     return this.membership.voters.has(this.id);
   }
 
-  /** Can campaign: a voter with no snapshot waiting to be persisted. */
+  /**
+   * Can campaign: a voter with no snapshot waiting to be persisted. A voter just removed by an uncommitted
+   * change still campaigns, without counting its own vote (thesis §4.2.2): the remaining voters may need it
+   * to get the change committed (e.g. a two-node cluster whose leader removed itself and crashed).
+   */
   promotable(): boolean {
-    return this.isVoter() && !this.log.hasPendingSnapshot();
+    if (this.log.hasPendingSnapshot()) return false;
+    if (this.isVoter()) return true;
+    return this.log.committed < this.confLog.lastChangeIndex() && this.confLog.previous().voters.has(this.id);
   }
 
   becomeFollower(term: number, lead: NodeId): void {
@@ -176,13 +197,13 @@ export class Raft {
     this.lead = this.id;
     this.role = 'leader';
     this.initProgress();
-    const self = this.progress.get(this.id)!;
-    self.becomeReplicate();
-    self.recentActive = true;
-    // No membership change until everything in the log at election time is applied (etcd, and the fix to the
-    // single-server change bug: the leader must commit an entry of its term first).
-    this.pendingConfIndex = this.log.lastIndex();
-    this.appendAsLeader([{ type: EntryType.Noop, data: new Uint8Array(0) }]);
+    // Absent when this leader was removed by an uncommitted change (it leads without counting itself).
+    const self = this.progress.get(this.id);
+    self?.becomeReplicate();
+    if (self) self.recentActive = true;
+    // No membership change before an entry of this term commits: the fix to the single-server change bug
+    // (Ongaro, raft-dev 2015), and it orders any change after those of earlier leaders.
+    this.pendingConfIndex = this.appendAsLeader([{ type: EntryType.Noop, data: new Uint8Array(0) }]);
   }
 
   private reset(term: number): void {
@@ -256,15 +277,12 @@ export class Raft {
     this.electionElapsed++;
     if (this.electionElapsed >= this.cfg.electionTimeoutTicks) {
       this.electionElapsed = 0;
-      // A removed leader keeps leading without a quorum until it hands over (see handOverIfRemoved).
-      if (!quorumActive(this) && this.cfg.checkQuorum && this.isVoter()) {
+      if (!quorumActive(this) && this.cfg.checkQuorum) {
         this.becomeFollower(this.term, 0);
         return;
       }
-      // Thesis §3.10: a transfer that did not finish within an election timeout is aborted (a removed leader
-      // tries again).
+      // Thesis §3.10: a transfer that did not finish within an election timeout is aborted.
       this.leadTransferee = 0;
-      handOverIfRemoved(this);
     }
     if (this.heartbeatElapsed >= this.cfg.heartbeatTimeoutTicks) {
       this.heartbeatElapsed = 0;
@@ -328,33 +346,22 @@ export class Raft {
 
   // ---- membership ----
 
-  /**
-   * Applies committed ConfChange entries as the application applies them (etcd semantics: a change takes
-   * effect on apply). A change that does not fit the membership is skipped on every node alike.
-   */
-  applyEntries(entries: readonly Entry[]): void {
-    for (const e of entries) {
-      if (e.type === EntryType.ConfChange) this.applyConfChangeEntry(e);
-    }
+  /** Every append (and truncation) may change the membership in force. */
+  private onLogAppend(entries: readonly Entry[]): void {
+    if (this.confLog.append(entries)) this.membershipChanged();
   }
 
-  private applyConfChangeEntry(e: Entry): void {
-    let cc: ReturnType<typeof decodeConfChange>;
-    try {
-      cc = decodeConfChange(e.data);
-    } catch {
-      return;
-    }
-    if (checkConfChange(this.membership, cc) !== undefined) return;
-    this.membership = applyMembershipChange(this.membership, cc);
-    if (this.role === 'leader') this.leaderMembershipChanged();
+  /** A snapshot replaced the log: its membership is in force. */
+  restoreMembership(membership: Membership, index: number): void {
+    this.confLog.restore(membership, index);
+    this.membershipChanged();
   }
 
-  private leaderMembershipChanged(): void {
+  private membershipChanged(): void {
+    if (this.role !== 'leader') return;
     this.syncProgress();
     if (this.leadTransferee !== 0 && !this.membership.voters.has(this.leadTransferee)) this.leadTransferee = 0;
     maybeCommit(this);
-    handOverIfRemoved(this);
     releaseReads(this);
     this.appendPending = true;
   }
@@ -377,18 +384,6 @@ export class Raft {
         }
       }
     }
-  }
-
-  /** Committed but unapplied membership changes: a node must not campaign with an outdated membership. */
-  hasUnappliedConfChanges(): boolean {
-    let lo = this.log.applied + 1;
-    const hi = this.log.committed + 1;
-    while (lo < hi) {
-      const entries = this.log.slice(lo, hi, this.cfg.maxCommittedSizePerReadyBytes);
-      if (entries.some((e) => e.type === EntryType.ConfChange)) return true;
-      lo = entries[entries.length - 1]!.index + 1;
-    }
-    return false;
   }
 
   /** Leader: whether an entry of its own term is committed (the no-op barrier). */

@@ -3,7 +3,7 @@
 
 import { type RaftConfigInput, resolveRaftConfig } from './config.js';
 import { campaign } from './election.js';
-import { toConfState } from './membership.js';
+import { type Membership, toConfState } from './membership.js';
 import type { Message } from './messages.js';
 import type { ProgressState } from './progress.js';
 import { type Proposal, propose, proposeConfChange } from './proposals.js';
@@ -44,7 +44,7 @@ export interface SoftState {
  * 2. **Send** `messages`. Votes and append acknowledgements promise what step 1 persisted, so they must not
  *    leave before it completes; putting them in the same Ready is what orders them.
  * 3. **Apply**: restore the state machine from `snapshot` if present, then apply `committedEntries` in order
- *    (ConfChange entries included: the core applies those itself in advance()), then serve `readStates` (each
+ *    (ConfChange entries need nothing: the core applied them when appended), then serve `readStates` (each
  *    one's index is applied by then) and fail the reads in `droppedReads`.
  * 4. Call **`advance(ready)`**, and only then `ready()` again. `step`/`tick`/`propose` may be called between
  *    `ready()` and `advance()`; what they produce goes into the next Ready.
@@ -97,13 +97,13 @@ export interface BasicStatus {
 }
 
 export interface Status extends BasicStatus {
-  /** The membership as of the applied index. */
+  /** The membership in force (the latest in the log, thesis §4.1). */
   readonly confState: ConfState;
   /** Leader: every member's replication progress (itself included); empty otherwise. */
   readonly progress: ReadonlyMap<NodeId, ProgressStatus>;
 }
 
-/** The membership as of the applied index: what a snapshot taken at that index must record. */
+/** A membership with the nodes' addresses (ConfChange contexts). */
 export interface MembershipState {
   readonly confState: ConfState;
   readonly addresses: ReadonlyMap<NodeId, string>;
@@ -134,7 +134,10 @@ export interface RaftNode {
   advance(ready: Ready): void;
   status(): Status;
   basicStatus(): BasicStatus;
+  /** The membership in force: the latest in the log, committed or not (the transport's peer set). */
   membership(): MembershipState;
+  /** The membership as of the applied index: what a snapshot taken at that index must record. */
+  appliedMembership(): MembershipState;
 }
 
 export function createRaftNode(config: RaftConfigInput, storage: Storage): RaftNode {
@@ -260,8 +263,8 @@ class RawNode implements RaftNode {
       let bytes = 0;
       for (const e of ready.committedEntries) bytes += e.data.byteLength;
       r.uncommittedBytes = Math.max(0, r.uncommittedBytes - bytes);
-      r.applyEntries(ready.committedEntries);
     }
+    r.confLog.compactTo(r.log.applied);
   }
 
   /** The leader's own entries count towards the quorum once persisted (never before: see Ready). */
@@ -307,8 +310,16 @@ class RawNode implements RaftNode {
   }
 
   membership(): MembershipState {
-    return { confState: toConfState(this.r.membership), addresses: new Map(this.r.membership.addresses) };
+    return membershipState(this.r.membership);
   }
+
+  appliedMembership(): MembershipState {
+    return membershipState(this.r.confLog.at(this.r.log.applied));
+  }
+}
+
+function membershipState(m: Membership): MembershipState {
+  return { confState: toConfState(m), addresses: new Map(m.addresses) };
 }
 
 function takeReadStates(r: Raft, appliedAfter: number): ReadState[] {

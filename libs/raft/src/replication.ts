@@ -198,26 +198,20 @@ export function maybeCommit(r: Raft): boolean {
   if (!r.log.maybeCommit(committedIndex(matches), r.term)) return false;
   r.commitPending = true;
   if (!wasBarrierCommitted) onBarrierCommitted(r);
-  handOverIfRemoved(r);
+  stepDownIfRemoved(r);
   return true;
 }
 
 /**
- * A leader that applied its own removal keeps leading the new membership (not counting itself, taking no
- * proposals, ignoring CheckQuorum) until its whole log is committed, then transfers leadership to a voter
- * holding all of it. Stepping down earlier could strand the cluster: a voter that still counts the old leader
- * in its membership needs its vote, which it refuses to any log shorter than its own.
+ * Thesis §4.2.2: a leader removed from the membership leads it (without counting itself, taking no proposals)
+ * until the change commits, then steps down, handing over to a voter that holds its whole log.
  */
-export function handOverIfRemoved(r: Raft): void {
-  if (r.role !== 'leader' || r.isVoter() || r.leadTransferee !== 0) return;
-  if (r.log.committed < r.log.lastIndex()) return;
-  let target: NodeId = 0;
-  let best = -1;
-  for (const id of [...r.membership.voters].sort((a, b) => a - b)) {
-    const match = r.progress.get(id)?.match ?? 0;
-    if (match > best) [target, best] = [id, match];
-  }
-  if (target !== 0) transferLeadership(r, target);
+function stepDownIfRemoved(r: Raft): void {
+  if (r.isVoter() || r.log.committed < r.confLog.lastChangeIndex()) return;
+  const last = r.log.lastIndex();
+  const target = [...r.membership.voters].sort((a, b) => a - b).find((id) => r.progress.get(id)?.match === last);
+  if (target !== undefined) sendTimeoutNow(r, target);
+  r.becomeFollower(r.term, 0);
 }
 
 /** CheckQuorum: whether a quorum was heard from since the last round; starts the next round. */

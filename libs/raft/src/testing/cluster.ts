@@ -213,7 +213,7 @@ export class Cluster {
     const node = this.get(id);
     const applied = node.raft.status().applied;
     const data = bytes(JSON.stringify(node.commands));
-    const snapshot = node.storage.createSnapshot(applied, node.raft.membership(), data);
+    const snapshot = node.storage.createSnapshot(applied, node.raft.appliedMembership(), data);
     node.storage.compact(compactTo ?? applied);
     return snapshot;
   }

@@ -300,7 +300,7 @@ class Simulation {
     const key = entryKey(e);
     const seen = this.appliedAt.get(e.index);
     if (seen === undefined) this.appliedAt.set(e.index, key);
-    else this.require(seen === key, `state machine safety: ${node.id} applied ${key} at ${e.index}, another ${seen}`);
+    else this.require(seen === key, () => `state machine safety: ${node.id} applied ${key} at ${e.index}, other ${seen}`);
     this.maxAppliedIndex = Math.max(this.maxAppliedIndex, e.index);
     if (e.type === EntryType.Normal) {
       const command = decode(e.data);
@@ -324,7 +324,7 @@ class Simulation {
     if (!before) return;
     node.reads.delete(context);
     for (const id of before) {
-      this.require(node.commandSet.has(id), `stale read on ${node.id}: ${id} was acknowledged before read ${context}`);
+      this.require(node.commandSet.has(id), () => `stale read on ${node.id}: ${id} acknowledged before read ${context}`);
     }
     this.readsServed++;
   }
@@ -336,7 +336,7 @@ class Simulation {
     const applied = raft.basicStatus().applied;
     const snapshotIndex = node.storage.snapshot().metadata.index;
     if (applied - snapshotIndex < every || applied > node.storage.hardStateNow().commit) return;
-    node.storage.createSnapshot(applied, raft.membership(), encode(JSON.stringify(node.commands)));
+    node.storage.createSnapshot(applied, raft.appliedMembership(), encode(JSON.stringify(node.commands)));
     node.storage.compact(Math.max(node.storage.firstIndex() - 1, applied - this.rand.nextInt(3)));
     this.trace(`${node.id} snapshot at ${applied}, first index now ${node.storage.firstIndex()}`);
   }
@@ -450,8 +450,7 @@ class Simulation {
   }
 
   private changeMembership(leader: SimNode): void {
-    const status = leader.raft!.status();
-    const { voters, learners } = status.confState;
+    const { voters, learners } = leader.raft!.membership().confState;
     const members = [...voters, ...learners];
     const options: ConfChange[] = [];
     if (members.length < maxNodes && this.nextNodeId <= 20) {
@@ -481,7 +480,7 @@ class Simulation {
   private isRemoved(id: NodeId): boolean {
     const leader = this.currentLeader();
     if (!leader) return false;
-    const { voters, learners } = leader.raft!.status().confState;
+    const { voters, learners } = leader.raft!.membership().confState;
     return !voters.includes(id) && !learners.includes(id);
   }
 
@@ -507,7 +506,7 @@ class Simulation {
       if (leader?.raft!.basicStatus().leaderBarrierCommitted) return;
       this.step(false);
     }
-    this.require(false, `no leader with a committed barrier within ${leaderBoundTicks} ticks after healing\n${this.describe()}`);
+    this.require(false, () => `no leader with a barrier committed ${leaderBoundTicks} ticks after healing\n${this.describe()}`);
   }
 
   /** A final proposal commits and every member applies everything acknowledged. */
@@ -521,7 +520,7 @@ class Simulation {
       if (final && !final.node.raft) final = undefined;
       this.step(false);
     }
-    this.require(false, `members did not converge within ${convergeBoundTicks} ticks after healing\n${this.describe()}`);
+    this.require(false, () => `members did not converge ${convergeBoundTicks} ticks after healing\n${this.describe()}`);
   }
 
   private proposeFinal(leader: SimNode): { node: SimNode; index: number } | undefined {
@@ -537,22 +536,22 @@ class Simulation {
   private converged(finalIndex: number): boolean {
     const leader = this.currentLeader();
     if (!leader) return false;
-    const status = leader.raft!.status();
+    const status = leader.raft!.basicStatus();
     // Only once its no-op is committed does a leader's commit index cover everything committed before it.
     if (!status.leaderBarrierCommitted || status.applied < Math.max(finalIndex, status.commit)) return false;
-    const members = [...status.confState.voters, ...status.confState.learners];
-    return members.every((id) => (this.nodes.get(id)?.raft?.basicStatus().applied ?? 0) >= status.commit);
+    const { voters, learners } = leader.raft!.membership().confState;
+    return [...voters, ...learners].every((id) => (this.nodes.get(id)?.raft?.basicStatus().applied ?? 0) >= status.commit);
   }
 
   private checkAcknowledged(): void {
     const leader = this.currentLeader()!;
-    const { voters, learners } = leader.raft!.status().confState;
+    const { voters, learners } = leader.raft!.membership().confState;
     for (const id of [...voters, ...learners]) {
       const node = this.nodes.get(id)!;
       for (const ack of this.acknowledged) {
         this.require(
           node.commandSet.has(ack.id),
-          `acknowledged ${ack.id} (index ${ack.index}) lost on node ${id} (last commands ${node.commands.slice(-4)})\n${this.describe()}`,
+          () => `acknowledged ${ack.id} (index ${ack.index}) lost on node ${id}\n${this.describe()}`,
         );
       }
     }
@@ -587,7 +586,7 @@ class Simulation {
       if (known === undefined) {
         this.leaderOfTerm.set(s.term, s.id);
         this.trace(`${s.id} LEADER of term ${s.term}`);
-      } else this.require(known === s.id, `two leaders in term ${s.term}: ${known} and ${s.id}`);
+      } else this.require(known === s.id, () => `two leaders in term ${s.term}: ${known} and ${s.id}`);
     }
   }
 
@@ -603,7 +602,7 @@ class Simulation {
       else {
         this.require(
           seen.key === key && seen.prevTerm === prevTerm,
-          `log matching: node ${node.id} has ${key} after term ${prevTerm} at ${at}, another ${seen.key} after ${seen.prevTerm}`,
+          () => `log matching: ${node.id} has ${key} after term ${prevTerm} at ${at}, other ${seen.key} after ${seen.prevTerm}`,
         );
       }
     }
@@ -614,13 +613,16 @@ class Simulation {
     const index = this.maxAppliedIndex;
     const key = this.appliedAt.get(index);
     if (index === 0 || key === undefined || index < node.storage.firstIndex() - 1) return;
-    this.require(index <= node.storage.lastIndex(), `leader ${node.id} lacks applied index ${index}`);
+    this.require(index <= node.storage.lastIndex(), () => `leader ${node.id} lacks applied index ${index}`);
     const term = node.storage.term(index);
-    this.require(key.startsWith(`${term}/`), `leader ${node.id} has term ${term} at applied index ${index} (${key})`);
+    this.require(key.startsWith(`${term}/`), () => `leader ${node.id} has term ${term} at applied ${index} (${key})`);
   }
 
-  private require(condition: boolean, detail: string): asserts condition {
-    if (!condition) throw new SimulationError(this.seed, this.time, detail, this.traceLines);
+  /** `detail` is a function when building it is costly (it runs only on failure). */
+  private require(condition: boolean, detail: string | (() => string)): asserts condition {
+    if (condition) return;
+    const text = typeof detail === 'string' ? detail : detail();
+    throw new SimulationError(this.seed, this.time, text, this.traceLines);
   }
 
   private trace(line: string): void {

@@ -1,0 +1,101 @@
+// The controller state machine as a consensus-node module: the replicated machine, the leader's executor and
+// scans, the soft liveness table fed by gateways, and ConsensusService Submit / ReportHeartbeats / Watch.
+import { Code, ConnectError } from '@connectrpc/connect';
+import { LivenessTable } from '@regent/controller';
+import { toConnectError } from '@regent/proto';
+import { ControllerCondition } from '@regent/proto/common';
+import type { ControllerCommand } from '@regent/proto/consensus';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { ConsensusConfig } from '../config.js';
+import type { StateMachineModule } from '../module.js';
+import type { RaftNodeHandle } from '../raft-node.js';
+import { ControllerExecutor } from './executor.js';
+import { createControllerMachine } from './machine.js';
+import { createControllerMetrics } from './metrics.js';
+import { createPolicyClient } from './policy-client.js';
+import { Scanner } from './scanner.js';
+
+export function createControllerModule(options: {
+  config: ConsensusConfig;
+  logger: Logger;
+  registry: Registry;
+}): StateMachineModule {
+  const { config, logger } = options;
+  const machine = createControllerMachine();
+  const liveness = new LivenessTable({
+    createdAtMs: Date.now(),
+    defaultHeartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    graceMs: config.restartGraceMs,
+  });
+  const metrics = createControllerMetrics(options.registry, () => liveness);
+  const policy = createPolicyClient(config.policyAddress, logger);
+  let executor: ControllerExecutor | undefined;
+  let scanner: Scanner | undefined;
+  const requireExecutor = (): ControllerExecutor => {
+    if (executor === undefined) throw new ConnectError('node is starting', Code.Unavailable);
+    return executor;
+  };
+
+  return {
+    stateMachine: machine,
+    attach: (node: RaftNodeHandle) => {
+      executor = new ControllerExecutor({ machine, node, liveness, policy, metrics, logger });
+      scanner = new Scanner({ executor, liveness, intervalMs: config.scanIntervalMs, metrics, logger });
+      scanner.start();
+    },
+    consensus: {
+      submit: async (req, ctx) => {
+        const command = req.command;
+        const type = command?.command.case;
+        if (command === undefined || type === undefined) {
+          throw new ConnectError('command is required', Code.InvalidArgument);
+        }
+        const log = logger.child({ requestId: req.requestId, type });
+        const end = metrics.requestSeconds.startTimer({ type });
+        try {
+          const deadlineMs = ctx.timeoutMs() ?? config.requestTimeoutMs;
+          const reply = await requireExecutor().submit(req.clientId, req.sequence, command as ControllerCommand, deadlineMs);
+          const status = reply.reply.case === 'error' ? ControllerCondition[reply.reply.value.condition] : 'ok';
+          metrics.requests.inc({ type, status: status ?? 'error' });
+          log.debug({ status }, 'controller request');
+          return { reply, appliedIndex: BigInt(machine.appliedIndex) };
+        } catch (error) {
+          const mapped = error instanceof ConnectError ? error : toConnectError(error as never);
+          metrics.requests.inc({ type, status: Code[mapped.code] ?? 'error' });
+          log.info({ err: mapped.message }, 'controller request failed');
+          throw mapped;
+        } finally {
+          end();
+        }
+      },
+      reportHeartbeats: (req) => {
+        const result = liveness.report(req, Date.now());
+        metrics.heartbeats.inc({ result: 'accepted' }, result.acceptedCount);
+        if (result.rejectedCount > 0) metrics.heartbeats.inc({ result: 'rejected' }, result.rejectedCount);
+        if (req.suspicions.length > 0) {
+          metrics.suspicions.inc({ outcome: 'applied' }, result.suspected.length);
+          metrics.suspicions.inc({ outcome: 'ignored' }, req.suspicions.length - result.suspected.length);
+        }
+        // A broken stream of a master is a crash signal: scan now instead of waiting for the interval.
+        if (result.suspected.length > 0) scanner?.scanNow();
+        return { acceptedCount: result.acceptedCount, rejectedCount: result.rejectedCount };
+      },
+      watch: async function* (req, ctx) {
+        const from = req.fromIndex > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(req.fromIndex);
+        try {
+          yield* machine.watch.watch(from, ctx.signal);
+        } catch (error) {
+          if (error instanceof Error && error.name === 'WatcherTooSlowError') {
+            throw new ConnectError(error.message, Code.ResourceExhausted);
+          }
+          throw error;
+        }
+      },
+    },
+    readyDetail: () => ({ serving: executor?.serving ?? false, watchers: machine.watch.subscriberCount }),
+    stop: async () => {
+      scanner?.stop();
+    },
+  };
+}

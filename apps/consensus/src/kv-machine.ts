@@ -1,0 +1,110 @@
+// The test/benchmark key-value state machine: Put commands with client sessions (a retried command applies once).
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import type { Entry } from '@regent/raft';
+import type { StateMachine } from '@regent/raft-runtime';
+import { PutRequestSchema } from '@regent/proto/consensus';
+
+export const KEY_BYTES_MAX = 256;
+export const VALUE_BYTES_MAX = 64 * 1024;
+const SESSIONS_MAX = 100_000;
+
+export interface KvMachine extends StateMachine {
+  get(key: string): Uint8Array | undefined;
+  size(): number;
+}
+
+/** Encodes a Put for the log. */
+export function encodePut(key: string, value: Uint8Array, clientId: string, sequence: bigint): Uint8Array {
+  return toBinary(PutRequestSchema, create(PutRequestSchema, { key, value, clientId, sequence }));
+}
+
+export function createKvMachine(): KvMachine {
+  let data = new Map<string, Uint8Array>();
+  let sessions = new Map<string, bigint>();
+  return {
+    apply: (entry: Entry) => {
+      const put = fromBinary(PutRequestSchema, entry.data);
+      if (put.clientId !== '') {
+        const last = sessions.get(put.clientId);
+        if (last !== undefined && put.sequence <= last) return { index: entry.index, duplicate: true };
+        sessions.delete(put.clientId);
+        sessions.set(put.clientId, put.sequence);
+        if (sessions.size > SESSIONS_MAX) sessions.delete(sessions.keys().next().value!);
+      }
+      data.set(put.key, put.value);
+      return { index: entry.index, duplicate: false };
+    },
+    snapshot: () => encodeSnapshot(data, sessions),
+    restore: (bytes) => {
+      ({ data, sessions } = decodeSnapshot(bytes));
+    },
+    get: (key) => data.get(key),
+    size: () => data.size,
+  };
+}
+
+// Snapshot format: u32 count, then per key: u32 keyLen, key, u32 valueLen, value; then u32 sessions, per
+// session: u32 idLen, id, u64 sequence. Little-endian.
+function encodeSnapshot(data: Map<string, Uint8Array>, sessions: Map<string, bigint>): Uint8Array {
+  const enc = new TextEncoder();
+  const parts: Uint8Array[] = [];
+  let size = 8;
+  const keys = [...data.keys()].sort();
+  const encoded = keys.map((k) => enc.encode(k));
+  encoded.forEach((k, i) => (size += 8 + k.byteLength + data.get(keys[i]!)!.byteLength));
+  const ids = [...sessions.keys()].map((id) => enc.encode(id));
+  ids.forEach((id) => (size += 12 + id.byteLength));
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  let o = 0;
+  const u32 = (n: number): void => {
+    view.setUint32(o, n, true);
+    o += 4;
+  };
+  const bytes = (b: Uint8Array): void => {
+    u32(b.byteLength);
+    out.set(b, o);
+    o += b.byteLength;
+  };
+  u32(keys.length);
+  encoded.forEach((k, i) => {
+    bytes(k);
+    bytes(data.get(keys[i]!)!);
+  });
+  u32(ids.length);
+  [...sessions.values()].forEach((seq, i) => {
+    bytes(ids[i]!);
+    view.setBigUint64(o, seq, true);
+    o += 8;
+  });
+  parts.push(out);
+  return out;
+}
+
+function decodeSnapshot(bytes: Uint8Array): { data: Map<string, Uint8Array>; sessions: Map<string, bigint> } {
+  const dec = new TextDecoder();
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let o = 0;
+  const u32 = (): number => {
+    const n = view.getUint32(o, true);
+    o += 4;
+    return n;
+  };
+  const take = (): Uint8Array => {
+    const n = u32();
+    if (o + n > bytes.byteLength) throw new Error(`kv snapshot truncated at ${o}`);
+    const b = bytes.slice(o, o + n);
+    o += n;
+    return b;
+  };
+  const data = new Map<string, Uint8Array>();
+  const sessions = new Map<string, bigint>();
+  if (bytes.byteLength === 0) return { data, sessions };
+  for (let i = u32(); i > 0; i--) data.set(dec.decode(take()), take());
+  for (let i = u32(); i > 0; i--) {
+    const id = dec.decode(take());
+    sessions.set(id, view.getBigUint64(o, true));
+    o += 8;
+  }
+  return { data, sessions };
+}

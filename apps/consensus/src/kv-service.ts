@@ -1,0 +1,43 @@
+// KvService: the Raft test/benchmark API (consensus started with --state-machine kv).
+import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
+import { KvService } from '@regent/proto/consensus';
+import { encodePut, KEY_BYTES_MAX, type KvMachine, VALUE_BYTES_MAX } from './kv-machine.js';
+import type { RaftMetrics, RaftNodeHandle } from './raft-node.js';
+
+export function kvRoutes(node: RaftNodeHandle, machine: KvMachine, metrics: RaftMetrics): (r: ConnectRouter) => void {
+  return (router) =>
+    router.service(KvService, {
+      put: async (req) => {
+        if (req.key.length === 0 || Buffer.byteLength(req.key) > KEY_BYTES_MAX) {
+          throw new ConnectError(`key must be 1..${KEY_BYTES_MAX} bytes`, Code.InvalidArgument);
+        }
+        if (req.value.byteLength > VALUE_BYTES_MAX) {
+          throw new ConnectError(`value must be at most ${VALUE_BYTES_MAX} bytes`, Code.InvalidArgument);
+        }
+        node.requireLeader();
+        const end = metrics.proposalSeconds.startTimer();
+        try {
+          const result = (await node.runtime.propose(encodePut(req.key, req.value, req.clientId, req.sequence)).applied) as {
+            index: number;
+          };
+          metrics.proposals.inc({ result: 'ok' });
+          end();
+          return { index: BigInt(result.index) };
+        } catch (error) {
+          const mapped = node.toConnectError(error);
+          metrics.proposals.inc({ result: Code[mapped.code] ?? 'error' });
+          throw mapped;
+        }
+      },
+      get: async (req) => {
+        node.requireLeader();
+        try {
+          await node.runtime.readBarrier();
+        } catch (error) {
+          throw node.toConnectError(error);
+        }
+        const value = machine.get(req.key);
+        return { found: value !== undefined, value: value ?? new Uint8Array(), index: BigInt(node.runtime.appliedIndex) };
+      },
+    });
+}

@@ -1,0 +1,204 @@
+// Persistent broker-id negotiation and registration, exactly as RocketMQ 5.1.1+ `ReplicasManager.register()`
+// (reference §3.2): INITIAL → temp file → ApplyBrokerId with the check code → identity file → delete temp →
+// RegisterBroker. The state is confirmed from disk on every attempt, so a crash between any two steps resumes
+// where it stopped, and the controller's check-code idempotence makes a re-apply harmless.
+import { Code, ConnectError } from '@connectrpc/connect';
+import { readControllerError } from '@regent/proto';
+import type { RegisterBrokerResponse } from '@regent/proto/broker';
+import { ControllerCondition } from '@regent/proto/common';
+import type { Clock } from './clock.js';
+import { RegistrationRejectedError } from './errors.js';
+import {
+  type BrokerIdentity,
+  formatIdentity,
+  formatTempIdentity,
+  IDENTITY_FILE_NAME,
+  readIdentityFiles,
+  removeFileDurably,
+  TEMP_IDENTITY_FILE_NAME,
+  type TempBrokerIdentity,
+  writeFileDurably,
+} from './identity-files.js';
+import type { BrokerServiceClient } from './ports.js';
+
+/** The points between registration steps; `RegistrationHooks.afterStep` runs at each (crash injection). */
+export const REGISTRATION_STEPS = [
+  'next-id-fetched',
+  'temp-identity-staged',
+  'temp-identity-written',
+  'broker-id-applied',
+  'identity-staged',
+  'identity-written',
+  'temp-identity-deleted',
+  'broker-registered',
+] as const;
+export type RegistrationStep = (typeof REGISTRATION_STEPS)[number];
+
+export interface RegistrationHooks {
+  /** Runs after `step` completed. Throwing simulates a crash there: registration stops with that error. */
+  afterStep?(step: RegistrationStep): void;
+}
+
+export interface RegistrationParams {
+  readonly clusterName: string;
+  readonly brokerName: string;
+  /** "host:port"; goes into the check code and into RegisterBroker. */
+  readonly brokerAddress: string;
+  readonly dataDir: string;
+  readonly rpcTimeoutMs: number;
+  /**
+   * When RegisterBroker answers BROKER_NEED_TO_BE_REGISTERED for the id in the identity file (the group or the id
+   * was cleaned), delete the identity file so the next attempt negotiates a new id. RocketMQ keeps failing until
+   * an operator deletes the file; Regent's controller expects the agent to start over.
+   */
+  readonly restartWhenForgotten: boolean;
+}
+
+export interface RegistrationDeps {
+  readonly client: BrokerServiceClient;
+  readonly clock: Clock;
+  readonly hooks?: RegistrationHooks;
+}
+
+export interface Registered {
+  readonly identity: BrokerIdentity;
+  readonly reply: RegisterBrokerResponse;
+}
+
+/**
+ * Runs one registration attempt. Resolves when registered; rejects with `RegistrationRejectedError` on a definitive
+ * controller refusal, with the `ConnectError` of a failed call (retry: the files keep the progress), with
+ * `IdentityMismatchError`/`IdentityFileError` (permanent), or with whatever a hook throws.
+ */
+export async function registerBroker(params: RegistrationParams, deps: RegistrationDeps): Promise<Registered> {
+  const step = (s: RegistrationStep): void => deps.hooks?.afterStep?.(s);
+  const files = await readIdentityFiles(params.dataDir, params);
+  let identity = files.identity;
+  if (identity === undefined) {
+    const temp = files.temp ?? (await createTempIdentity(params, deps, step));
+    identity = await applyBrokerId(params, deps, temp, step);
+  } else if (files.temp !== undefined) {
+    // Crashed after writing the identity file and before deleting the temp one.
+    await removeFileDurably(params.dataDir, TEMP_IDENTITY_FILE_NAME);
+  }
+  const reply = await registerIdentity(params, deps, identity);
+  step('broker-registered');
+  return { identity, reply };
+}
+
+async function createTempIdentity(
+  params: RegistrationParams,
+  deps: RegistrationDeps,
+  step: (s: RegistrationStep) => void,
+): Promise<TempBrokerIdentity> {
+  const { nextBrokerId } = await deps.client.getNextBrokerId(
+    { clusterName: params.clusterName, brokerName: params.brokerName },
+    { timeoutMs: params.rpcTimeoutMs },
+  );
+  step('next-id-fetched');
+  const temp: TempBrokerIdentity = {
+    clusterName: params.clusterName,
+    brokerName: params.brokerName,
+    brokerId: nextBrokerId,
+    registerCheckCode: `${params.brokerAddress};${deps.clock.nowMs()}`,
+  };
+  await writeFileDurably(params.dataDir, TEMP_IDENTITY_FILE_NAME, formatTempIdentity(temp), () =>
+    step('temp-identity-staged'),
+  );
+  step('temp-identity-written');
+  return temp;
+}
+
+async function applyBrokerId(
+  params: RegistrationParams,
+  deps: RegistrationDeps,
+  temp: TempBrokerIdentity,
+  step: (s: RegistrationStep) => void,
+): Promise<BrokerIdentity> {
+  try {
+    await deps.client.applyBrokerId(
+      {
+        clusterName: temp.clusterName,
+        brokerName: temp.brokerName,
+        appliedBrokerId: temp.brokerId,
+        registerCheckCode: temp.registerCheckCode,
+      },
+      { timeoutMs: params.rpcTimeoutMs },
+    );
+  } catch (error) {
+    const refusal = definitiveRefusal('ApplyBrokerId', error);
+    // Only a definitive refusal may drop the claim: after a timeout the controller may have applied it, and a new
+    // id would leave two ids taken by this broker. RocketMQ deletes the temp file on any failure.
+    if (refusal !== undefined) await removeFileDurably(params.dataDir, TEMP_IDENTITY_FILE_NAME);
+    throw refusal ?? error;
+  }
+  step('broker-id-applied');
+  const identity: BrokerIdentity = {
+    clusterName: temp.clusterName,
+    brokerName: temp.brokerName,
+    brokerId: temp.brokerId,
+  };
+  await writeFileDurably(params.dataDir, IDENTITY_FILE_NAME, formatIdentity(identity), () => step('identity-staged'));
+  step('identity-written');
+  await removeFileDurably(params.dataDir, TEMP_IDENTITY_FILE_NAME);
+  step('temp-identity-deleted');
+  return identity;
+}
+
+async function registerIdentity(
+  params: RegistrationParams,
+  deps: RegistrationDeps,
+  identity: BrokerIdentity,
+): Promise<RegisterBrokerResponse> {
+  try {
+    return await deps.client.registerBroker(
+      {
+        clusterName: identity.clusterName,
+        brokerName: identity.brokerName,
+        brokerId: identity.brokerId,
+        brokerAddress: params.brokerAddress,
+      },
+      { timeoutMs: params.rpcTimeoutMs },
+    );
+  } catch (error) {
+    const refusal = definitiveRefusal('RegisterBroker', error);
+    if (
+      refusal?.condition === ControllerCondition.BROKER_NEED_TO_BE_REGISTERED &&
+      params.restartWhenForgotten
+    ) {
+      await removeFileDurably(params.dataDir, IDENTITY_FILE_NAME);
+    }
+    throw refusal ?? error;
+  }
+}
+
+/** Conditions after which retrying the same request cannot succeed. */
+const PERMANENT_CONDITIONS: ReadonlySet<ControllerCondition> = new Set([
+  ControllerCondition.CLUSTER_MISMATCH,
+  ControllerCondition.INVALID_ARGUMENT,
+  ControllerCondition.INVALID_REQUEST,
+]);
+/** Conditions that refuse this attempt definitively; the next attempt starts over. */
+const RESTART_CONDITIONS: ReadonlySet<ControllerCondition> = new Set([
+  ControllerCondition.BROKER_ID_INVALID,
+  ControllerCondition.BROKER_NEED_TO_BE_REGISTERED,
+]);
+const PERMANENT_CODES: ReadonlySet<Code> = new Set([
+  Code.Unauthenticated,
+  Code.PermissionDenied,
+  Code.InvalidArgument,
+  Code.Unimplemented,
+]);
+
+/** The typed refusal carried by `error`, or undefined for a transient failure (retry with the same files). */
+export function definitiveRefusal(stepName: string, error: unknown): RegistrationRejectedError | undefined {
+  if (!(error instanceof ConnectError)) return undefined;
+  const condition = readControllerError(error)?.condition ?? ControllerCondition.UNSPECIFIED;
+  if (PERMANENT_CONDITIONS.has(condition) || PERMANENT_CODES.has(error.code)) {
+    return new RegistrationRejectedError(stepName, condition, true, { cause: error });
+  }
+  if (RESTART_CONDITIONS.has(condition)) {
+    return new RegistrationRejectedError(stepName, condition, false, { cause: error });
+  }
+  return undefined;
+}

@@ -1,0 +1,19 @@
+// @regent/raft-runtime: drives the pure Raft core with real I/O — timers, durable storage, Connect transport.
+export { entryFromWire, entryToWire, messageFromWire, messageToWire, WireDecodeError } from './codec.js';
+export {
+  ProposalOutcomeUnknownError,
+  RaftRuntime,
+  type RuntimeHooks,
+  type RuntimeOptions,
+  ReadDroppedError,
+  RuntimeStoppedError,
+  type StateMachine,
+} from './runtime.js';
+export { createRaftServiceRoutes } from './service.js';
+export { chunkSnapshot, SNAPSHOT_CHUNK_BYTES, SnapshotAssembler } from './snapshot-chunks.js';
+export {
+  type ConnectTransportOptions,
+  createConnectPeerTransport,
+  type PeerTransport,
+  type TransportEvents,
+} from './transport.js';
