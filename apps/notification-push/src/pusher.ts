@@ -455,6 +455,19 @@ class Pusher implements NotificationPusher {
   }
 }
 
+/** The status as JSON-safe fields for /readyz and /healthz. */
+export function describeStatus(status: PusherStatus): Record<string, unknown> {
+  return {
+    watching: status.watching,
+    natsConnected: status.busConnected,
+    consensusEndpoint: status.endpoint ?? null,
+    lastPublishedIndex: status.confirmed?.index.toString() ?? null,
+    readIndex: status.read?.index.toString() ?? null,
+    pending: status.pending,
+    paused: status.paused,
+  };
+}
+
 function cursorLog(cursor: Cursor | undefined): string | undefined {
   if (cursor === undefined) return undefined;
   return cursor.position === undefined ? `${cursor.index}` : `${cursor.index}/${cursor.position}`;

@@ -297,6 +297,20 @@ describe('segments', () => {
     expect(storage.stats().segmentCount).toBe(names.length);
   });
 
+  it('rolls over while an fdatasync of the previous segment is in flight', async () => {
+    const dir = tmpDir();
+    const storage = open({ dir, segmentBytes: 512, readFdsMax: 1, cacheBytesMax: 0 });
+    storage.append(entries(1, 3, 1, 20));
+    const inFlight = storage.sync();
+    storage.append(entries(4, 40, 1, 20));
+    expect(storage.stats().segmentRollovers).toBeGreaterThan(2);
+    expect(entryData(storage.entries(1, 41, Number.POSITIVE_INFINITY))).toEqual(entryData(entries(1, 40, 1, 20)));
+    await Promise.all([inFlight, storage.sync()]);
+    await storage.close();
+    const reopened = open({ dir, segmentBytes: 512 });
+    expect(entryData(reopened.entries(1, 41, Number.POSITIVE_INFINITY))).toEqual(entryData(entries(1, 40, 1, 20)));
+  });
+
   it('truncation back into an earlier segment survives a restart', async () => {
     const dir = tmpDir();
     const storage = open({ dir, segmentBytes: 512 });

@@ -59,7 +59,8 @@ function pushTag(out: number[], field: number, value: number): void {
 }
 
 function pushVarint(out: number[], value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0) throw new InvalidConfChangeError(`varint ${value} out of range`);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new InvalidConfChangeError(`varint ${value} out of range`);
   let v = value;
   while (v >= 0x80) {
     out.push((v % 0x80) | 0x80);

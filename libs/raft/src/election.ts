@@ -19,7 +19,15 @@ export function campaign(r: Raft, kind: CampaignKind): void {
   const lastLogTerm = r.log.lastTerm();
   for (const to of [...r.membership.voters].sort((a, b) => a - b)) {
     if (to === r.id) continue;
-    r.send({ type: 'VoteRequest', to, term: voteTerm, preVote, lastLogIndex, lastLogTerm, transfer: kind === 'transfer' });
+    r.send({
+      type: 'VoteRequest',
+      to,
+      term: voteTerm,
+      preVote,
+      lastLogIndex,
+      lastLogTerm,
+      transfer: kind === 'transfer',
+    });
   }
 }
 

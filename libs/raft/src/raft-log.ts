@@ -120,7 +120,10 @@ export class RaftLog {
     const lastNew = prevIndex + entries.length;
     const conflict = this.findConflict(entries);
     if (conflict !== 0) {
-      assert(conflict > this.committed, `entry ${conflict} conflicts with committed entry (commit ${this.committed})`);
+      assert(
+        conflict > this.committed,
+        `entry ${conflict} conflicts with committed entry (commit ${this.committed})`,
+      );
       this.append(entries.slice(conflict - (prevIndex + 1)));
     }
     this.commitTo(Math.min(leaderCommit, lastNew));
@@ -142,7 +145,10 @@ export class RaftLog {
   slice(lo: number, hi: number, maxBytes: number): Entry[] {
     const first = this.firstIndex();
     if (lo < first) throw new CompactedError(lo, first);
-    assert(lo <= hi && hi <= this.lastIndex() + 1, `slice [${lo}, ${hi}) out of [${first}, ${this.lastIndex()}]`);
+    assert(
+      lo <= hi && hi <= this.lastIndex() + 1,
+      `slice [${lo}, ${hi}) out of [${first}, ${this.lastIndex()}]`,
+    );
     if (lo === hi) return [];
     const offset = this.unstable.offset;
     let out: Entry[] = [];
@@ -170,7 +176,10 @@ export class RaftLog {
   }
 
   appliedTo(index: number): void {
-    assert(index >= this.applied && index <= this.committed, `applied ${index} out of [${this.applied}, ${this.committed}]`);
+    assert(
+      index >= this.applied && index <= this.committed,
+      `applied ${index} out of [${this.applied}, ${this.committed}]`,
+    );
     this.applied = index;
   }
 

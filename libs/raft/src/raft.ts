@@ -133,7 +133,7 @@ export class Raft {
       return;
     }
     // `body` is a fresh literal owned by this call: stamping it in place avoids a copy per message.
-    const m = body as { from: NodeId; term: number | undefined };
+    const m = body as unknown as { from: NodeId; term: number | undefined };
     m.from = this.id;
     m.term ??= this.term;
     this.outbox.push(body as Message);
@@ -250,7 +250,12 @@ export class Raft {
   appendAsLeader(drafts: readonly { type: EntryType; data: Uint8Array }[]): number {
     assert(this.role === 'leader', `node ${this.id}: only the leader appends proposals`);
     const last = this.log.lastIndex();
-    const entries: Entry[] = drafts.map((d, i) => ({ term: this.term, index: last + 1 + i, type: d.type, data: d.data }));
+    const entries: Entry[] = drafts.map((d, i) => ({
+      term: this.term,
+      index: last + 1 + i,
+      type: d.type,
+      data: d.data,
+    }));
     for (const e of entries) this.uncommittedBytes += e.data.byteLength;
     this.log.append(entries);
     this.appendPending = true;
@@ -360,7 +365,8 @@ export class Raft {
   private membershipChanged(): void {
     if (this.role !== 'leader') return;
     this.syncProgress();
-    if (this.leadTransferee !== 0 && !this.membership.voters.has(this.leadTransferee)) this.leadTransferee = 0;
+    if (this.leadTransferee !== 0 && !this.membership.voters.has(this.leadTransferee))
+      this.leadTransferee = 0;
     maybeCommit(this);
     releaseReads(this);
     this.appendPending = true;

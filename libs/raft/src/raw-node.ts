@@ -178,13 +178,15 @@ class RawNode implements RaftNode {
   }
 
   readIndex(context: number): void {
-    if (!Number.isSafeInteger(context) || context < 0) throw new InvalidRequestError(`bad read context ${context}`);
+    if (!Number.isSafeInteger(context) || context < 0)
+      throw new InvalidRequestError(`bad read context ${context}`);
     requestRead(this.r, context);
   }
 
   transferLeadership(target: NodeId): void {
     if (this.r.role !== 'leader') throw new NotLeaderError(this.r.lead);
-    if (!this.r.membership.voters.has(target)) throw new InvalidRequestError(`transfer target ${target} is not a voter`);
+    if (!this.r.membership.voters.has(target))
+      throw new InvalidRequestError(`transfer target ${target} is not a voter`);
     transferLeadership(this.r, target);
   }
 

@@ -11,12 +11,14 @@ import type { NodeId } from './types.js';
 /** The local API: start a read with the caller's `context` (unique among its reads in flight). */
 export function requestRead(r: Raft, context: number): void {
   if (r.role === 'leader') {
-    if (localReadCount(r) >= r.cfg.maxPendingReads) throw new OverloadedError('pending-reads', r.cfg.maxPendingReads);
+    if (localReadCount(r) >= r.cfg.maxPendingReads)
+      throw new OverloadedError('pending-reads', r.cfg.maxPendingReads);
     startLeaderRead(r, r.id, context);
     return;
   }
   if (r.lead === 0) throw new NotLeaderError(0);
-  if (r.forwardedReads.has(context)) throw new InvalidRequestError(`read context ${context} is already in flight`);
+  if (r.forwardedReads.has(context))
+    throw new InvalidRequestError(`read context ${context} is already in flight`);
   if (r.forwardedReads.size + r.readStates.length >= r.cfg.maxPendingReads) {
     throw new OverloadedError('pending-reads', r.cfg.maxPendingReads);
   }

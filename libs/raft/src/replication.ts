@@ -117,7 +117,10 @@ function handleReject(r: Raft, m: MessageOf<'AppendEntriesResponse'>, pr: Progre
 }
 
 function handleAccept(r: Raft, m: MessageOf<'AppendEntriesResponse'>, pr: Progress): void {
-  assert(m.index <= r.log.lastIndex(), `node ${m.from} acknowledged ${m.index} > lastIndex ${r.log.lastIndex()}`);
+  assert(
+    m.index <= r.log.lastIndex(),
+    `node ${m.from} acknowledged ${m.index} > lastIndex ${r.log.lastIndex()}`,
+  );
   // Any answer shows the follower is reachable; a lost probe must not stall it.
   if (pr.state === 'probe') pr.probeSent = false;
   const updated = pr.maybeUpdate(m.index);
@@ -166,7 +169,10 @@ export function handleSnapshotResponse(r: Raft, m: MessageOf<'InstallSnapshotRes
     reportSnapshot(r, m.from, false);
     return;
   }
-  assert(m.snapshotIndex <= r.log.lastIndex(), `snapshot ${m.snapshotIndex} beyond lastIndex ${r.log.lastIndex()}`);
+  assert(
+    m.snapshotIndex <= r.log.lastIndex(),
+    `snapshot ${m.snapshotIndex} beyond lastIndex ${r.log.lastIndex()}`,
+  );
   const updated = pr.maybeUpdate(m.snapshotIndex);
   if (pr.state !== 'replicate') {
     pr.becomeProbe();
@@ -209,7 +215,9 @@ export function maybeCommit(r: Raft): boolean {
 function stepDownIfRemoved(r: Raft): void {
   if (r.isVoter() || r.log.committed < r.confLog.lastChangeIndex()) return;
   const last = r.log.lastIndex();
-  const target = [...r.membership.voters].sort((a, b) => a - b).find((id) => r.progress.get(id)?.match === last);
+  const target = [...r.membership.voters]
+    .sort((a, b) => a - b)
+    .find((id) => r.progress.get(id)?.match === last);
   if (target !== undefined) sendTimeoutNow(r, target);
   r.becomeFollower(r.term, 0);
 }

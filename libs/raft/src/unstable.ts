@@ -21,7 +21,9 @@ export class Unstable {
 
   maybeTerm(index: number): number | undefined {
     if (index < this.offset) {
-      return this.snapshot && this.snapshot.metadata.index === index ? this.snapshot.metadata.term : undefined;
+      return this.snapshot && this.snapshot.metadata.index === index
+        ? this.snapshot.metadata.term
+        : undefined;
     }
     const last = this.maybeLastIndex();
     if (last === undefined || index > last) return undefined;
@@ -64,7 +66,10 @@ export class Unstable {
   /** Entries in [lo, hi), both within the unstable range. */
   slice(lo: number, hi: number): Entry[] {
     const end = this.offset + this.entries.length;
-    assert(this.offset <= lo && lo <= hi && hi <= end, `unstable slice [${lo}, ${hi}) out of [${this.offset}, ${end})`);
+    assert(
+      this.offset <= lo && lo <= hi && hi <= end,
+      `unstable slice [${lo}, ${hi}) out of [${this.offset}, ${end})`,
+    );
     return this.entries.slice(lo - this.offset, hi - this.offset);
   }
 }

@@ -42,8 +42,14 @@ function validateAppend(m: MessageOf<'AppendEntries'>): void {
   check(m.prevLogTerm <= m.term, `prev log term ${m.prevLogTerm} > term ${m.term}`);
   let previousTerm = m.prevLogTerm;
   m.entries.forEach((e: Entry, i: number) => {
-    check(e.index === m.prevLogIndex + 1 + i, `entry ${i} has index ${e.index}, want ${m.prevLogIndex + 1 + i}`);
-    check(isIndex(e.term) && e.term >= previousTerm && e.term <= m.term, `entry ${e.index} has bad term ${e.term}`);
+    check(
+      e.index === m.prevLogIndex + 1 + i,
+      `entry ${i} has index ${e.index}, want ${m.prevLogIndex + 1 + i}`,
+    );
+    check(
+      isIndex(e.term) && e.term >= previousTerm && e.term <= m.term,
+      `entry ${e.index} has bad term ${e.term}`,
+    );
     check(isEntryType(e.type), `entry ${e.index} has bad type ${e.type}`);
     check(e.data instanceof Uint8Array, `entry ${e.index} data is not bytes`);
     previousTerm = e.term;

@@ -6,9 +6,13 @@ export { MemoryStorage } from './memory-storage.js';
 export { createSeededRandom, fixedRandom, type SeededRandom } from './random.js';
 export {
   checkSeed,
+  checkSeedWithReplayHint,
   leaderBoundTicks,
   planFor,
+  runSeeds,
   runSimulation,
+  type SeedTotals,
+  seedChunks,
   SimulationError,
   type SimulationOptions,
   type SimulationPlan,

@@ -108,10 +108,18 @@ export class MemoryStorage implements Storage {
     membership: { confState: ConfState; addresses: ReadonlyMap<NodeId, string> },
     data: Uint8Array,
   ): Snapshot {
-    assert(index > this.snap.metadata.index, `snapshot ${index} is not newer than ${this.snap.metadata.index}`);
+    assert(
+      index > this.snap.metadata.index,
+      `snapshot ${index} is not newer than ${this.snap.metadata.index}`,
+    );
     assert(index <= this.hardState.commit, `snapshot ${index} beyond commit ${this.hardState.commit}`);
     this.snap = {
-      metadata: { index, term: this.term(index), confState: membership.confState, addresses: membership.addresses },
+      metadata: {
+        index,
+        term: this.term(index),
+        confState: membership.confState,
+        addresses: membership.addresses,
+      },
       data,
     };
     return this.snap;

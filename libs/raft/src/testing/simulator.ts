@@ -7,7 +7,14 @@
 import type { Message } from '../messages.js';
 import type { RaftNode, Ready } from '../raw-node.js';
 import { createRaftNode } from '../raw-node.js';
-import { type ConfChange, ConfChangeType, type Entry, EntryType, type NodeId, type Snapshot } from '../types.js';
+import {
+  type ConfChange,
+  ConfChangeType,
+  type Entry,
+  EntryType,
+  type NodeId,
+  type Snapshot,
+} from '../types.js';
 import { MemoryStorage } from './memory-storage.js';
 import { createSeededRandom, type SeededRandom } from './random.js';
 
@@ -300,7 +307,11 @@ class Simulation {
     const key = entryKey(e);
     const seen = this.appliedAt.get(e.index);
     if (seen === undefined) this.appliedAt.set(e.index, key);
-    else this.require(seen === key, () => `state machine safety: ${node.id} applied ${key} at ${e.index}, other ${seen}`);
+    else
+      this.require(
+        seen === key,
+        () => `state machine safety: ${node.id} applied ${key} at ${e.index}, other ${seen}`,
+      );
     this.maxAppliedIndex = Math.max(this.maxAppliedIndex, e.index);
     if (e.type === EntryType.Normal) {
       const command = decode(e.data);
@@ -324,7 +335,10 @@ class Simulation {
     if (!before) return;
     node.reads.delete(context);
     for (const id of before) {
-      this.require(node.commandSet.has(id), () => `stale read on ${node.id}: ${id} acknowledged before read ${context}`);
+      this.require(
+        node.commandSet.has(id),
+        () => `stale read on ${node.id}: ${id} acknowledged before read ${context}`,
+      );
     }
     this.readsServed++;
   }
@@ -432,7 +446,10 @@ class Simulation {
       const { index, term } = leader.raft!.propose(encode(id));
       leader.proposals.set(index, { id, term });
     } catch (error) {
-      this.require(error instanceof Error && error.name !== 'AssertionError', `propose failed: ${String(error)}`);
+      this.require(
+        error instanceof Error && error.name !== 'AssertionError',
+        `propose failed: ${String(error)}`,
+      );
     }
   }
 
@@ -445,7 +462,10 @@ class Simulation {
       node.raft!.readIndex(context);
       node.reads.set(context, [...this.acknowledgedIds]);
     } catch (error) {
-      this.require(error instanceof Error && error.name !== 'AssertionError', `readIndex failed: ${String(error)}`);
+      this.require(
+        error instanceof Error && error.name !== 'AssertionError',
+        `readIndex failed: ${String(error)}`,
+      );
     }
   }
 
@@ -454,8 +474,16 @@ class Simulation {
     const members = [...voters, ...learners];
     const options: ConfChange[] = [];
     if (members.length < maxNodes && this.nextNodeId <= 20) {
-      options.push({ type: ConfChangeType.AddLearner, nodeId: this.nextNodeId, context: `n${this.nextNodeId}` });
-      options.push({ type: ConfChangeType.AddVoter, nodeId: this.nextNodeId, context: `n${this.nextNodeId}` });
+      options.push({
+        type: ConfChangeType.AddLearner,
+        nodeId: this.nextNodeId,
+        context: `n${this.nextNodeId}`,
+      });
+      options.push({
+        type: ConfChangeType.AddVoter,
+        nodeId: this.nextNodeId,
+        context: `n${this.nextNodeId}`,
+      });
     }
     for (const id of learners) options.push({ type: ConfChangeType.PromoteLearner, nodeId: id, context: '' });
     if (voters.length > 1) {
@@ -466,7 +494,10 @@ class Simulation {
     try {
       leader.raft!.proposeConfChange(change);
     } catch (error) {
-      this.require(error instanceof Error && error.name !== 'AssertionError', `conf change failed: ${String(error)}`);
+      this.require(
+        error instanceof Error && error.name !== 'AssertionError',
+        `conf change failed: ${String(error)}`,
+      );
       return;
     }
     this.trace(`${leader.id} proposed change ${change.type} of ${change.nodeId}`);
@@ -506,7 +537,10 @@ class Simulation {
       if (leader?.raft!.basicStatus().leaderBarrierCommitted) return;
       this.step(false);
     }
-    this.require(false, () => `no leader with a barrier committed ${leaderBoundTicks} ticks after healing\n${this.describe()}`);
+    this.require(
+      false,
+      () => `no leader with a barrier committed ${leaderBoundTicks} ticks after healing\n${this.describe()}`,
+    );
   }
 
   /** A final proposal commits and every member applies everything acknowledged. */
@@ -520,7 +554,10 @@ class Simulation {
       if (final && !final.node.raft) final = undefined;
       this.step(false);
     }
-    this.require(false, () => `members did not converge ${convergeBoundTicks} ticks after healing\n${this.describe()}`);
+    this.require(
+      false,
+      () => `members did not converge ${convergeBoundTicks} ticks after healing\n${this.describe()}`,
+    );
   }
 
   private proposeFinal(leader: SimNode): { node: SimNode; index: number } | undefined {
@@ -540,7 +577,9 @@ class Simulation {
     // Only once its no-op is committed does a leader's commit index cover everything committed before it.
     if (!status.leaderBarrierCommitted || status.applied < Math.max(finalIndex, status.commit)) return false;
     const { voters, learners } = leader.raft!.membership().confState;
-    return [...voters, ...learners].every((id) => (this.nodes.get(id)?.raft?.basicStatus().applied ?? 0) >= status.commit);
+    return [...voters, ...learners].every(
+      (id) => (this.nodes.get(id)?.raft?.basicStatus().applied ?? 0) >= status.commit,
+    );
   }
 
   private checkAcknowledged(): void {
@@ -566,7 +605,9 @@ class Simulation {
         continue;
       }
       const s = node.raft.status();
-      const progress = [...s.progress].map(([id, p]) => `${id}:${p.state}/${p.match}/${p.next}${p.recentActive ? '' : '?'}`);
+      const progress = [...s.progress].map(
+        ([id, p]) => `${id}:${p.state}/${p.match}/${p.next}${p.recentActive ? '' : '?'}`,
+      );
       lines.push(
         `${s.id}: ${s.role} term=${s.term} lead=${s.leader} commit=${s.commit} applied=${s.applied} ` +
           `log=[${s.firstIndex},${s.lastIndex}] conf=${JSON.stringify(s.confState)} ${progress.join(' ')}`,
@@ -602,7 +643,8 @@ class Simulation {
       else {
         this.require(
           seen.key === key && seen.prevTerm === prevTerm,
-          () => `log matching: ${node.id} has ${key} after term ${prevTerm} at ${at}, other ${seen.key} after ${seen.prevTerm}`,
+          () =>
+            `log matching: ${node.id} has ${key} after term ${prevTerm} at ${at}, other ${seen.key} after ${seen.prevTerm}`,
         );
       }
     }
@@ -615,7 +657,10 @@ class Simulation {
     if (index === 0 || key === undefined || index < node.storage.firstIndex() - 1) return;
     this.require(index <= node.storage.lastIndex(), () => `leader ${node.id} lacks applied index ${index}`);
     const term = node.storage.term(index);
-    this.require(key.startsWith(`${term}/`), () => `leader ${node.id} has term ${term} at applied ${index} (${key})`);
+    this.require(
+      key.startsWith(`${term}/`),
+      () => `leader ${node.id} has term ${term} at applied ${index} (${key})`,
+    );
   }
 
   /** `detail` is a function when building it is costly (it runs only on failure). */
@@ -654,7 +699,75 @@ function decode(data: Uint8Array): string {
 function describeMessage(m: Message): string {
   const { type, from, to, term, ...rest } = m;
   const body = JSON.stringify(rest, (key, value) =>
-    key === 'entries' ? (value as Entry[]).map((e) => `${e.index}@${e.term}`).join(',') : key === 'snapshot' ? '…' : value,
+    key === 'entries'
+      ? (value as Entry[]).map((e) => `${e.index}@${e.term}`).join(',')
+      : key === 'snapshot'
+        ? '…'
+        : value,
   );
   return `${from}->${to} ${type} t${term} ${body}`;
+}
+
+export interface SeedTotals {
+  seeds: number;
+  acknowledged: number;
+  readsServed: number;
+  snapshotsInstalled: number;
+  membershipChangesApplied: number;
+  crashes: number;
+  leaderTerms: number;
+}
+
+/**
+ * Runs seeds [from, to]; on the first failure throws an Error naming the seed, how to replay it
+ * (RAFT_SIM_SEED=n) and the tail of its trace.
+ */
+export function runSeeds(from: number, to: number): SeedTotals {
+  const totals: SeedTotals = {
+    seeds: 0,
+    acknowledged: 0,
+    readsServed: 0,
+    snapshotsInstalled: 0,
+    membershipChangesApplied: 0,
+    crashes: 0,
+    leaderTerms: 0,
+  };
+  for (let seed = from; seed <= to; seed++) {
+    const r = checkSeedWithReplayHint(seed);
+    totals.seeds++;
+    totals.acknowledged += r.acknowledged;
+    totals.readsServed += r.readsServed;
+    totals.snapshotsInstalled += r.snapshotsInstalled;
+    totals.membershipChangesApplied += r.membershipChangesApplied;
+    totals.crashes += r.crashes;
+    totals.leaderTerms += r.leaderTerms;
+  }
+  return totals;
+}
+
+export function checkSeedWithReplayHint(seed: number): SimulationResult {
+  try {
+    return checkSeed(seed);
+  } catch (error) {
+    if (!(error instanceof SimulationError)) throw error;
+    const trace = error.trace.slice(-150).join('\n');
+    throw new Error(
+      `${error.message}\nreplay: RAFT_SIM_SEED=${seed} npx vitest run src/simulator-a.spec.ts (from libs/raft)\n--- trace ---\n${trace}`,
+    );
+  }
+}
+
+/** Splits seeds 1..total into `parts` parts and each part into chunks of at most `chunkSize`: [from, to]. */
+export function seedChunks(
+  total: number,
+  part: number,
+  parts: number,
+  chunkSize: number,
+): [number, number][] {
+  const per = Math.ceil(total / parts);
+  const lo = part * per + 1;
+  const hi = Math.min(total, (part + 1) * per);
+  const chunks: [number, number][] = [];
+  for (let from = lo; from <= hi; from += chunkSize) chunks.push([from, Math.min(hi, from + chunkSize - 1)]);
+  return chunks;
 }
