@@ -3,7 +3,13 @@
 // broker handler then checks the request's cluster with `requireCluster`. Refusals carry no ControllerError detail
 // (the condition enum has no credential conditions).
 import { createHash } from 'node:crypto';
-import { Code, ConnectError, createContextKey, type HandlerContext, type Interceptor } from '@connectrpc/connect';
+import {
+  Code,
+  ConnectError,
+  createContextKey,
+  type HandlerContext,
+  type Interceptor,
+} from '@connectrpc/connect';
 import { AdminService } from '@regent/proto/admin';
 import type { Principal } from './config.js';
 
@@ -22,14 +28,18 @@ export interface Authenticator {
  * Tokens are looked up by their SHA-256 digest, so the lookup's timing depends on the digest, not on how many
  * leading characters of a guess match a real token.
  */
-export function createAuthenticator(tokens: ReadonlyMap<string, Principal>, options: { disabled: boolean }): Authenticator {
+export function createAuthenticator(
+  tokens: ReadonlyMap<string, Principal>,
+  options: { disabled: boolean },
+): Authenticator {
   const byDigest = new Map<string, Principal>();
   for (const [token, principal] of tokens) byDigest.set(digest(token), principal);
   return {
     principalOf: (authorization) => {
       if (options.disabled) return adminPrincipal;
       const match = authorization === null ? null : bearerPattern.exec(authorization.trim());
-      if (match === null) throw new ConnectError('missing bearer token (authorization: Bearer <token>)', Code.Unauthenticated);
+      if (match === null)
+        throw new ConnectError('missing bearer token (authorization: Bearer <token>)', Code.Unauthenticated);
       const principal = byDigest.get(digest(match[1]!));
       if (principal === undefined) throw new ConnectError('unknown token', Code.Unauthenticated);
       return principal;
@@ -62,8 +72,12 @@ export function mayActOn(principal: Principal, clusterName: string): boolean {
 export function requireCluster(ctx: HandlerContext, clusterName: string): void {
   const principal = ctx.values.get(principalKey);
   // The interceptor runs before every handler; a missing principal is a wiring bug.
-  if (principal === undefined) throw new Error('no principal on the call: the auth interceptor is not installed');
+  if (principal === undefined)
+    throw new Error('no principal on the call: the auth interceptor is not installed');
   if (!mayActOn(principal, clusterName)) {
-    throw new ConnectError(`this token may not act on cluster ${JSON.stringify(clusterName)}`, Code.PermissionDenied);
+    throw new ConnectError(
+      `this token may not act on cluster ${JSON.stringify(clusterName)}`,
+      Code.PermissionDenied,
+    );
   }
 }

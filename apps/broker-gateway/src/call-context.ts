@@ -51,7 +51,11 @@ export function createObservingInterceptor(logger: Logger, metrics: GatewayMetri
       const durationMs = Math.round(performance.now() - startedMs);
       if (code === undefined) call.logger.debug({ durationMs }, 'call ok');
       else if (serverFaultCodes.has(code)) call.logger.error({ err: error, durationMs }, 'call failed');
-      else call.logger.info({ code: codeToString(code), error: (error as Error).message, durationMs }, 'call refused');
+      else
+        call.logger.info(
+          { code: codeToString(code), error: (error as Error).message, durationMs },
+          'call refused',
+        );
     };
     try {
       const res = await next(req);

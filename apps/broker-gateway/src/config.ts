@@ -12,7 +12,12 @@ const gatewayIdPattern = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 export const gatewayConfigSchema = {
   host: option.string({ description: 'address to listen on', default: '127.0.0.1' }),
-  port: option.int({ description: 'TCP port for every protocol (0 picks one)', default: 7200, min: 0, max: 65_535 }),
+  port: option.int({
+    description: 'TCP port for every protocol (0 picks one)',
+    default: 7200,
+    min: 0,
+    max: 65_535,
+  }),
   consensus: option.list({
     description: 'consensus node client addresses, host:port, comma-separated',
     required: true,
@@ -21,7 +26,9 @@ export const gatewayConfigSchema = {
   gatewayId: option.string({
     description: 'this gateway instance id (the client session id at the controller); random when empty',
     validate: (value) =>
-      value === '' || gatewayIdPattern.test(value) ? undefined : 'must be 1..64 characters of A-Z a-z 0-9 _ . : -',
+      value === '' || gatewayIdPattern.test(value)
+        ? undefined
+        : 'must be 1..64 characters of A-Z a-z 0-9 _ . : -',
   }),
   adminTokens: option.list({
     description: 'bearer tokens with the admin role, comma-separated (prefer the environment variable)',
@@ -29,11 +36,15 @@ export const gatewayConfigSchema = {
     validate: (tokens) => validateTokens(tokens, 'admin token'),
   }),
   brokerTokens: option.list({
-    description: 'broker bearer tokens as cluster=token pairs, comma-separated; *=token is valid for every cluster',
+    description:
+      'broker bearer tokens as cluster=token pairs, comma-separated; *=token is valid for every cluster',
     default: [],
     validate: validateBrokerTokens,
   }),
-  authDisabled: option.bool({ description: 'accept every call without a token (development only)', default: false }),
+  authDisabled: option.bool({
+    description: 'accept every call without a token (development only)',
+    default: false,
+  }),
   requestTimeoutMs: option.int({
     description: 'deadline of a forwarded call when the caller sets none (or a longer one), in ms',
     default: 5000,
@@ -106,7 +117,9 @@ function validateConsensusList(addresses: readonly string[]): string | undefined
 
 function validateTokens(tokens: readonly string[], what: string): string | undefined {
   if (tokens.length > tokensMax) return `at most ${tokensMax} tokens`;
-  return tokens.some((token) => token === '' || /\s/.test(token)) ? `an empty ${what} or one with whitespace` : undefined;
+  return tokens.some((token) => token === '' || /\s/.test(token))
+    ? `an empty ${what} or one with whitespace`
+    : undefined;
 }
 
 function validateBrokerTokens(pairs: readonly string[]): string | undefined {
@@ -114,7 +127,8 @@ function validateBrokerTokens(pairs: readonly string[]): string | undefined {
     const eq = pair.indexOf('=');
     const cluster = pair.slice(0, eq);
     if (eq <= 0) return `expected cluster=token, got ${JSON.stringify(pair.replace(/=.*/, '=…'))}`;
-    if (cluster !== '*' && !namePattern.test(cluster)) return `invalid cluster name ${JSON.stringify(cluster)}`;
+    if (cluster !== '*' && !namePattern.test(cluster))
+      return `invalid cluster name ${JSON.stringify(cluster)}`;
   }
   return validateTokens(
     pairs.map((pair) => pair.slice(pair.indexOf('=') + 1)),
@@ -126,9 +140,14 @@ function validateBrokerTokens(pairs: readonly string[]): string | undefined {
 export function toGatewayConfig(raw: RawGatewayConfig): GatewayConfig {
   const tokens = buildTokenTable(raw.adminTokens, raw.brokerTokens);
   if (tokens.size === 0 && !raw.authDisabled) {
-    throw new ConfigError('no --admin-tokens or --broker-tokens given; set tokens or --auth-disabled (dev only)');
+    throw new ConfigError(
+      'no --admin-tokens or --broker-tokens given; set tokens or --auth-disabled (dev only)',
+    );
   }
-  const gatewayId = raw.gatewayId === undefined || raw.gatewayId === '' ? `gw-${randomBytes(6).toString('hex')}` : raw.gatewayId;
+  const gatewayId =
+    raw.gatewayId === undefined || raw.gatewayId === ''
+      ? `gw-${randomBytes(6).toString('hex')}`
+      : raw.gatewayId;
   return Object.freeze({
     host: raw.host,
     port: raw.port,
@@ -145,7 +164,10 @@ export function toGatewayConfig(raw: RawGatewayConfig): GatewayConfig {
 }
 
 /** token → principal; broker entries of one token accumulate clusters; admin wins over broker. */
-export function buildTokenTable(adminTokens: readonly string[], brokerTokens: readonly string[]): Map<string, Principal> {
+export function buildTokenTable(
+  adminTokens: readonly string[],
+  brokerTokens: readonly string[],
+): Map<string, Principal> {
   const clustersByToken = new Map<string, Set<string>>();
   for (const pair of brokerTokens) {
     const eq = pair.indexOf('=');

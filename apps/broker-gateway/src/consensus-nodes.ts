@@ -37,7 +37,10 @@ interface Handle {
 }
 
 /** Connect over HTTP/2 (h2c) with binary messages; pings detect a dead node under an open stream. */
-export function http2NodeTransports(limits: { readMaxBytes: number; writeMaxBytes: number }): NodeTransportFactory {
+export function http2NodeTransports(limits: {
+  readMaxBytes: number;
+  writeMaxBytes: number;
+}): NodeTransportFactory {
   return (address) => {
     const baseUrl = `http://${address}`;
     const sessionManager = new Http2SessionManager(baseUrl, {
@@ -110,7 +113,10 @@ export class ConsensusNodes {
       this.options.metrics.leaderChanges.inc();
     }
     if (this.cachedLeader?.address !== leader.address) {
-      this.options.logger.info({ leader: leader.address, leaderId: String(leader.nodeId) }, 'consensus leader');
+      this.options.logger.info(
+        { leader: leader.address, leaderId: String(leader.nodeId) },
+        'consensus leader',
+      );
     }
     this.cachedLeader = leader;
     this.lastLeaderAddress = leader.address;
@@ -136,7 +142,9 @@ export class ConsensusNodes {
     if (metadata.term < this.highestTerm && !metadata.isLeader) return;
     if (metadata.term > this.highestTerm) this.highestTerm = metadata.term;
     if (metadata.peers.length > 0) {
-      this.peers = new Map(metadata.peers.slice(0, this.options.nodesMax).map((peer) => [peer.nodeId, peer.address]));
+      this.peers = new Map(
+        metadata.peers.slice(0, this.options.nodesMax).map((peer) => [peer.nodeId, peer.address]),
+      );
     }
     if (metadata.isLeader) this.noteLeader({ address: reachedAt, nodeId: metadata.answeringNodeId });
     else if (metadata.leaderAddress !== '') {
@@ -161,6 +169,7 @@ export class ConsensusNodes {
     const round = new AbortController();
     return new Promise((resolve) => {
       let pending = addresses.length;
+      let leaderNamed = false;
       if (pending === 0) resolve(this.cachedLeader);
       const settle = (): void => {
         round.abort();
@@ -172,11 +181,15 @@ export class ConsensusNodes {
           .then((response) => {
             if (response.metadata === undefined) return;
             this.learn(response.metadata, address);
+            leaderNamed ||= response.metadata.isLeader || response.metadata.leaderAddress !== '';
             if (response.metadata.isLeader) settle();
           })
           .catch(() => undefined)
           .finally(() => {
-            if (--pending === 0) settle();
+            if (--pending > 0 || round.signal.aborted) return;
+            // Nobody claims or names a leader (an election, or every node down): the cached one is gone.
+            if (!leaderNamed) this.forgetLeader();
+            settle();
           });
       }
     });

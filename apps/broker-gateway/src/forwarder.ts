@@ -6,7 +6,11 @@ import { create } from '@bufbuild/protobuf';
 import { type CallOptions, Code, ConnectError } from '@connectrpc/connect';
 import { connectErrorOf, readControllerError, toConnectError } from '@regent/proto';
 import { ControllerCondition } from '@regent/proto/common';
-import { type ControllerCommand, ControllerCommandSchema, type ControllerReply } from '@regent/proto/consensus';
+import {
+  type ControllerCommand,
+  ControllerCommandSchema,
+  type ControllerReply,
+} from '@regent/proto/consensus';
 import { REQUEST_ID_HEADER } from '@regent/service-kit';
 import type { Logger } from 'pino';
 import type { ConsensusClient, ConsensusNodes } from './consensus-nodes.js';
@@ -28,7 +32,14 @@ export type FailureKind =
   | 'final';
 
 /** Error codes of the node's connection layer meaning the request never left this process. */
-const notSentCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+const notSentCodes = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+]);
 /** Codes without a controller condition after which the request may have run. */
 const ambiguousCodes = new Set([
   Code.Unavailable,
@@ -117,8 +128,14 @@ export class Forwarder {
   constructor(private readonly options: ForwarderOptions) {}
 
   /** Runs `command` on the leader and returns the reply of the same case; a controller error becomes a ConnectError. */
-  async command<C extends CommandCase>(commandCase: C, value: CommandValue<C>, scope: ForwardScope): Promise<ReplyValue<C>> {
-    const command = create(ControllerCommandSchema, { command: { case: commandCase, value } as CommandOneof });
+  async command<C extends CommandCase>(
+    commandCase: C,
+    value: CommandValue<C>,
+    scope: ForwardScope,
+  ): Promise<ReplyValue<C>> {
+    const command = create(ControllerCommandSchema, {
+      command: { case: commandCase, value } as CommandOneof,
+    });
     const reply = await this.submit(command, scope, mutatingCommands.has(commandCase));
     const oneof = reply.reply;
     if (oneof.case === commandCase) return oneof.value as ReplyValue<C>;
@@ -149,7 +166,10 @@ export class Forwarder {
         }
         if (reply.reply.case !== 'error') return reply;
         const detail = reply.reply.value;
-        if (detail.condition === ControllerCondition.NOT_LEADER || ambiguousConditions.has(detail.condition)) {
+        if (
+          detail.condition === ControllerCondition.NOT_LEADER ||
+          ambiguousConditions.has(detail.condition)
+        ) {
           throw toConnectError(detail);
         }
         if (detail.condition === ControllerCondition.STALE_SEQUENCE && mutating && !maybeApplied) {
@@ -187,7 +207,10 @@ export class Forwarder {
       } catch (error) {
         lastError = error;
         const kind = classifyFailure(error, signal);
-        scope.logger.debug({ node: address, kind, error: (error as Error).message }, 'forward attempt failed');
+        scope.logger.debug(
+          { node: address, kind, error: (error as Error).message },
+          'forward attempt failed',
+        );
         if (kind === 'final') throw error;
         if (kind === 'expired') throw this.giveUp(scope, lastError, true);
         if (kind === 'resequence') continue;
@@ -212,7 +235,11 @@ export class Forwarder {
     for (const address of order) {
       if (signal.aborted) break;
       try {
-        return await attempt(nodes.client(address), address, this.callOptions(scope, this.options.nodeAttemptTimeoutMs));
+        return await attempt(
+          nodes.client(address),
+          address,
+          this.callOptions(scope, this.options.nodeAttemptTimeoutMs),
+        );
       } catch (error) {
         const kind = classifyFailure(error, signal);
         if (kind === 'final') throw error;

@@ -5,7 +5,11 @@
 // fills its own queue, where the oldest batch is dropped (counted) when full.
 import { create } from '@bufbuild/protobuf';
 import type { BrokerHeartbeat } from '@regent/proto/common';
-import { type ReportHeartbeatsRequest, ReportHeartbeatsRequestSchema, type StreamSuspicion } from '@regent/proto/consensus';
+import {
+  type ReportHeartbeatsRequest,
+  ReportHeartbeatsRequestSchema,
+  type StreamSuspicion,
+} from '@regent/proto/consensus';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from './metrics.js';
 import { type Backoff, backoffMs, sleep } from './timing.js';
@@ -183,7 +187,10 @@ class NodeSender {
         this.options.metrics.heartbeatBatches.inc({ node: this.address, result: 'error' });
         this.carry(request.suspicions);
         if (failures === 0) {
-          this.options.logger.warn({ node: this.address, error: (error as Error).message }, 'heartbeat delivery failed');
+          this.options.logger.warn(
+            { node: this.address, error: (error as Error).message },
+            'heartbeat delivery failed',
+          );
         }
         await sleep(backoffMs(failures++, this.options.backoff), this.stopping);
       }
@@ -204,7 +211,8 @@ class NodeSender {
     for (;;) {
       const next = this.queue[0];
       if (next === undefined) break;
-      if (heartbeats.length > 0 && heartbeats.length + next.heartbeats.length > reportEntriesMax) break;
+      // Coalesced requests stay within one full batch, so their size stays what --heartbeat-batch-max allows.
+      if (heartbeats.length > 0 && heartbeats.length + next.heartbeats.length > this.options.batchMax) break;
       if (suspicions.length > 0 && suspicions.length + next.suspicions.length > reportEntriesMax) break;
       this.queue.shift();
       heartbeats.push(...next.heartbeats);

@@ -18,7 +18,9 @@ export interface GatewayMetrics {
 }
 
 /** Calls take from well under a millisecond (a refused token) to the request timeout (seconds). */
-const requestSecondsBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const requestSecondsBuckets = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
 export function registerGatewayMetrics(registry: Registry): GatewayMetrics {
   const registers = [registry];

@@ -17,7 +17,8 @@ export interface Deadline {
 export function createDeadline(budgetMs: number, parent?: AbortSignal): Deadline {
   const startedMs = performance.now();
   const controller = new AbortController();
-  const expire = (): void => controller.abort(new ConnectError(`deadline of ${budgetMs} ms passed`, Code.DeadlineExceeded));
+  const expire = (): void =>
+    controller.abort(new ConnectError(`deadline of ${budgetMs} ms passed`, Code.DeadlineExceeded));
   const follow = (): void => controller.abort(parent?.reason);
   const timer = setTimeout(expire, Math.max(0, budgetMs));
   if (parent?.aborted) follow();
@@ -25,7 +26,8 @@ export function createDeadline(budgetMs: number, parent?: AbortSignal): Deadline
   return {
     signal: controller.signal,
     budgetMs,
-    remainingMs: () => (controller.signal.aborted ? 0 : Math.max(0, budgetMs - (performance.now() - startedMs))),
+    remainingMs: () =>
+      controller.signal.aborted ? 0 : Math.max(0, budgetMs - (performance.now() - startedMs)),
     dispose: () => {
       clearTimeout(timer);
       parent?.removeEventListener('abort', follow);
@@ -61,4 +63,28 @@ export interface Backoff {
 export function backoffMs(attempt: number, backoff: Backoff): number {
   const base = Math.min(backoff.maxMs, backoff.minMs * 2 ** Math.min(attempt, 20));
   return Math.round(base * (0.5 + Math.random()));
+}
+
+/** A signal that aborts when any of `signals` does; `dispose` removes its listeners. */
+export function anySignal(signals: readonly AbortSignal[]): {
+  readonly signal: AbortSignal;
+  dispose(): void;
+} {
+  const controller = new AbortController();
+  const listeners: (() => void)[] = [];
+  for (const signal of signals) {
+    if (signal.aborted) {
+      controller.abort(signal.reason);
+      break;
+    }
+    const abort = (): void => controller.abort(signal.reason);
+    signal.addEventListener('abort', abort, { once: true });
+    listeners.push(() => signal.removeEventListener('abort', abort));
+  }
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      for (const remove of listeners) remove();
+    },
+  };
 }

@@ -6,11 +6,12 @@
 // notification pusher publishes on `regent.<cluster>.<brokerName>.role`: no `.`, `*`, `>` or whitespace.
 import { isIPv4, isIPv6 } from 'node:net';
 import type { ConnectError } from '@connectrpc/connect';
+import { connectErrorOf } from '@regent/proto';
 import type {
-  CleanBrokerDataRequest,
-  ChangeMembershipRequest,
   ElectMasterRequest as AdminElectMasterRequest,
   GetSyncStateDataRequest as AdminGetSyncStateDataRequest,
+  ChangeMembershipRequest,
+  CleanBrokerDataRequest,
   GetBrokerLivenessRequest,
   GetElectionAuditRequest,
   GetElectionPolicyRequest,
@@ -29,7 +30,6 @@ import type {
 } from '@regent/proto/broker';
 import { type BrokerHeartbeat, ControllerCondition } from '@regent/proto/common';
 import type { PolicyConfig } from '@regent/proto/election';
-import { connectErrorOf } from '@regent/proto';
 
 /** One failed check: the offending field path (proto names) and why. */
 export interface Violation {
@@ -102,7 +102,8 @@ export function checkOptionalName(field: string, value: string): Check {
 /** "host:port": IPv4, bracketed IPv6 or a DNS name (RFC 1123 labels), port 1..65535. */
 export function checkAddress(field: string, value: string): Check {
   if (value === '') return invalid(field, 'is required');
-  if (value.length > addressLengthMax) return invalid(field, `must have at most ${addressLengthMax} characters`);
+  if (value.length > addressLengthMax)
+    return invalid(field, `must have at most ${addressLengthMax} characters`);
   const colon = value.lastIndexOf(':');
   if (colon <= 0) return invalid(field, `expected host:port, got ${quote(value)}`);
   const host = value.slice(0, colon);
@@ -122,7 +123,9 @@ function hostError(host: string): string | undefined {
   if (host.includes(':')) return `an IPv6 host must be bracketed (got ${quote(host)})`;
   if (/^[0-9.]+$/.test(host)) return isIPv4(host) ? undefined : `invalid IPv4 host ${quote(host)}`;
   if (host.length > 253) return 'host name longer than 253 characters';
-  return host.split('.').every((label) => dnsLabelPattern.test(label)) ? undefined : `invalid host ${quote(host)}`;
+  return host.split('.').every((label) => dnsLabelPattern.test(label))
+    ? undefined
+    : `invalid host ${quote(host)}`;
 }
 
 /** A broker id, 1..2^53. */
@@ -188,7 +191,8 @@ export function checkIdList(field: string, ids: readonly bigint[], max: number):
 /** At most 16 labels; keys 1..128 characters, values at most 256. */
 export function checkLabels(field: string, labels: Readonly<Record<string, string>>): Check {
   const entries = Object.entries(labels);
-  if (entries.length > labelsMax) return invalid(field, `at most ${labelsMax} labels (got ${entries.length})`);
+  if (entries.length > labelsMax)
+    return invalid(field, `at most ${labelsMax} labels (got ${entries.length})`);
   for (const [key, value] of entries) {
     if (key === '' || key.length > labelKeyLengthMax) {
       return invalid(field, `label keys must have 1..${labelKeyLengthMax} characters (${quote(key)})`);
@@ -303,7 +307,10 @@ export function validateGetBrokerLiveness(request: GetBrokerLivenessRequest): Ch
 
 export function validateAdminElectMaster(request: AdminElectMasterRequest): Check {
   const designated = request.designatedBrokerId;
-  return groupOf(request) ?? (designated === undefined ? undefined : checkBrokerId('designated_broker_id', designated));
+  return (
+    groupOf(request) ??
+    (designated === undefined ? undefined : checkBrokerId('designated_broker_id', designated))
+  );
 }
 
 /** RocketMQ's clusterName is optional here (empty: not checked against the group). */
@@ -323,7 +330,10 @@ export function validateUpdateControllerConfig(request: UpdateControllerConfigRe
   }
   for (const [key, value] of entries) {
     if (key.length > configKeyLengthMax || !configKeyPattern.test(key)) {
-      return invalid('entries', `keys must be 1..${configKeyLengthMax} characters of A-Z a-z 0-9 _ . - (${quote(key)})`);
+      return invalid(
+        'entries',
+        `keys must be 1..${configKeyLengthMax} characters of A-Z a-z 0-9 _ . - (${quote(key)})`,
+      );
     }
     if (value.length > configValueLengthMax) {
       return invalid('entries', `key ${quote(key)}: value longer than ${configValueLengthMax} characters`);
@@ -333,7 +343,9 @@ export function validateUpdateControllerConfig(request: UpdateControllerConfigRe
 }
 
 export function validateGetElectionPolicy(request: GetElectionPolicyRequest): Check {
-  return checkName('cluster_name', request.clusterName) ?? checkOptionalName('broker_name', request.brokerName);
+  return (
+    checkName('cluster_name', request.clusterName) ?? checkOptionalName('broker_name', request.brokerName)
+  );
 }
 
 export function validateSetElectionPolicy(request: SetElectionPolicyRequest): Check {
@@ -351,7 +363,10 @@ function checkPolicy(field: string, policy: PolicyConfig | undefined): Check {
     case 'zoneAware': {
       const zones = p.value.zoneOrder;
       if (zones.length > zoneOrderZonesMax) {
-        return invalid(`${field}.zone_aware.zone_order`, `at most ${zoneOrderZonesMax} zones (got ${zones.length})`);
+        return invalid(
+          `${field}.zone_aware.zone_order`,
+          `at most ${zoneOrderZonesMax} zones (got ${zones.length})`,
+        );
       }
       const bad = zones.findIndex((zone) => zone === '' || zone.length > zoneLengthMax);
       return bad < 0
@@ -373,17 +388,22 @@ function checkPolicy(field: string, policy: PolicyConfig | undefined): Check {
 }
 
 export function validateGetElectionAudit(request: GetElectionAuditRequest): Check {
-  return checkName('cluster_name', request.clusterName) ?? checkOptionalName('broker_name', request.brokerName);
+  return (
+    checkName('cluster_name', request.clusterName) ?? checkOptionalName('broker_name', request.brokerName)
+  );
 }
 
 export function validateChangeMembership(request: ChangeMembershipRequest): Check {
   if (MembershipChange[request.change] === undefined || request.change === MembershipChange.UNSPECIFIED) {
-    return invalid('change', `must be one of ADD_VOTER, REMOVE_NODE, ADD_LEARNER, PROMOTE_LEARNER (got ${request.change})`);
+    return invalid(
+      'change',
+      `must be one of ADD_VOTER, REMOVE_NODE, ADD_LEARNER, PROMOTE_LEARNER (got ${request.change})`,
+    );
   }
   if (request.nodeId === 0n) return invalid('node_id', 'is required');
-  const adds = request.change === MembershipChange.ADD_VOTER || request.change === MembershipChange.ADD_LEARNER;
+  const adds =
+    request.change === MembershipChange.ADD_VOTER || request.change === MembershipChange.ADD_LEARNER;
   const address = (field: string, value: string): Check =>
     adds || value !== '' ? checkAddress(field, value) : undefined;
   return address('peer_address', request.peerAddress) ?? address('client_address', request.clientAddress);
 }
-

@@ -6,6 +6,8 @@ import {
   createConnectPeerTransport,
   ProposalOutcomeUnknownError,
   RaftRuntime,
+  ReadDroppedError,
+  RuntimeStoppedError,
   type StateMachine,
 } from '@regent/raft-runtime';
 import { openFileStorage, type FileStorage } from '@regent/raft-storage';
@@ -84,6 +86,9 @@ export function openRaftNode(options: {
     metrics: { onSync: (ms) => syncSeconds.observe(ms / 1000) },
   });
   logger.info({ openReport: storage.openReport }, 'storage opened');
+  if (storage.openReport.tornTail !== undefined) {
+    logger.warn({ tornTail: storage.openReport.tornTail }, 'WAL torn tail truncated');
+  }
   const random = createRandom();
   const leaderChanges = new Counter({
     name: 'regent_raft_leader_changes_total',
@@ -161,17 +166,23 @@ function mapError(error: unknown, notLeader: (m: string) => ConnectError): Conne
   if (error instanceof NotLeaderError) return notLeader(error.message);
   if (error instanceof OverloadedError) return connectErrorOf(ControllerCondition.OVERLOADED, error.message);
   if (error instanceof ProposalDroppedError) return notLeader(error.message);
+  // The read's leadership confirmation was lost: retry on the (hinted) leader.
+  if (error instanceof ReadDroppedError) return notLeader(error.message);
   if ((error as ConfChangeInProgressError)?.name === 'ConfChangeInProgressError') {
     return connectErrorOf(ControllerCondition.MEMBERSHIP_CHANGE_IN_PROGRESS, (error as Error).message);
   }
-  if (error instanceof ProposalOutcomeUnknownError) {
+  // A node stopping fails what is pending; a pending proposal may still commit under the next leader.
+  if (error instanceof ProposalOutcomeUnknownError || error instanceof RuntimeStoppedError) {
     return connectErrorOf(ControllerCondition.RAFT_INTERNAL_ERROR, `${error.message}; retry with the same session`);
   }
   if (error instanceof RaftError) return connectErrorOf(ControllerCondition.INVALID_ARGUMENT, error.message);
   return new ConnectError(error instanceof Error ? error.message : String(error), Code.Internal);
 }
 
-/** Leadership transfer on graceful shutdown: pick the voter with the highest match index, wait ≤ 1 s. */
+/**
+ * Leadership transfer on graceful shutdown: pick the voter with the highest match index and wait (≤ 1 s) until
+ * this node follows a new leader — by then it has also sent its vote, so stopping cannot stall the election.
+ */
 async function transferBeforeStop(runtime: RaftRuntime, logger: Logger): Promise<void> {
   const status = runtime.status();
   if (status.role !== 'leader') return;
@@ -192,8 +203,13 @@ async function transferBeforeStop(runtime: RaftRuntime, logger: Logger): Promise
     return;
   }
   const deadline = Date.now() + 1000;
-  while (Date.now() < deadline && runtime.leaderId === status.id) await new Promise((r) => setTimeout(r, 10));
-  logger.info({ to: best, leader: runtime.leaderId }, 'leadership transferred before shutdown');
+  const moved = (): boolean => runtime.leaderId !== 0 && runtime.leaderId !== status.id;
+  while (Date.now() < deadline && !moved()) await new Promise((r) => setTimeout(r, 5));
+  if (moved()) {
+    logger.info({ to: best, leader: runtime.leaderId, term: runtime.node.basicStatus().term }, 'leadership transferred before shutdown');
+  } else {
+    logger.warn({ to: best, leader: runtime.leaderId }, 'leadership transfer before shutdown did not finish within 1 s');
+  }
 }
 
 function registerRaftGauges(registry: Registry, runtime: RaftRuntime): void {

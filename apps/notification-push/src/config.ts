@@ -1,15 +1,28 @@
 // The pusher's configuration: flags, REGENT_PUSH_* environment variables, or a JSON file (see --help).
-import { type ConfigOf, loadConfigOrExit, option, type ParseOptions, validateAddress } from '@regent/service-kit';
+import {
+  type ConfigOf,
+  loadConfigOrExit,
+  option,
+  type ParseOptions,
+  validateAddress,
+} from '@regent/service-kit';
 import { validateSubjectPrefix } from './notification.js';
 
 export const configSchema = {
   host: option.string({ description: 'address for /healthz, /readyz and /metrics', default: '127.0.0.1' }),
-  port: option.int({ description: 'port for /healthz, /readyz and /metrics (0 picks one)', default: 7400, min: 0, max: 65535 }),
+  port: option.int({
+    description: 'port for /healthz, /readyz and /metrics (0 picks one)',
+    default: 7400,
+    min: 0,
+    max: 65535,
+  }),
   consensus: option.list({
     description: 'consensus nodes, host:port,... (the leader is found with Status)',
     required: true,
     validate: (nodes) =>
-      nodes.length === 0 ? 'needs at least one node' : nodes.map(validateAddress).find((p) => p !== undefined),
+      nodes.length === 0
+        ? 'needs at least one node'
+        : nodes.map(validateAddress).find((p) => p !== undefined),
   }),
   nats: option.list({
     description: 'NATS server URLs, comma-separated',

@@ -60,7 +60,8 @@ export function decodeCursor(text: string): Cursor {
   }
   if (typeof parsed !== 'object' || parsed === null) throw new StateFormatError('state is not a JSON object');
   const { version, index, position } = parsed as Record<string, unknown>;
-  if (version !== STATE_VERSION) throw new StateFormatError(`unknown state version ${JSON.stringify(version)}`);
+  if (version !== STATE_VERSION)
+    throw new StateFormatError(`unknown state version ${JSON.stringify(version)}`);
   if (typeof index !== 'string' || !/^\d{1,20}$/.test(index)) {
     throw new StateFormatError(`state index ${JSON.stringify(index)} is not a decimal uint64`);
   }

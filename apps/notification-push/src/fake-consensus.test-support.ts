@@ -119,7 +119,8 @@ export class FakeConsensus {
     try {
       yield* this.log.watch(fromIndex, signal);
     } catch (error) {
-      if (error instanceof StreamKilledError) throw new ConnectError('stream killed by the test', Code.Unavailable);
+      if (error instanceof StreamKilledError)
+        throw new ConnectError('stream killed by the test', Code.Unavailable);
       throw error;
     }
   }

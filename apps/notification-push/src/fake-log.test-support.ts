@@ -73,7 +73,9 @@ export class FakeControllerLog {
 
   resync(): WatchResponse {
     const groups = [...this.groups.values()].map((g) => clone(BrokerGroupStateSchema, g));
-    return create(WatchResponseSchema, { item: { case: 'resync', value: { index: this.lastIndex, groups } } });
+    return create(WatchResponseSchema, {
+      item: { case: 'resync', value: { index: this.lastIndex, groups } },
+    });
   }
 
   async *watch(fromIndex: bigint, signal: AbortSignal): AsyncGenerator<WatchResponse> {
@@ -127,12 +129,23 @@ function groupOf(groups: Map<string, BrokerGroupState>, brokerName: string): Bro
 }
 
 /** ApplyBrokerId: registers a replica (creating the group). Needs no notification. */
-export function register(clusterName: string, brokerName: string, brokerId: bigint, address: string): EventSpec {
+export function register(
+  clusterName: string,
+  brokerName: string,
+  brokerId: bigint,
+  address: string,
+): EventSpec {
   return {
     event: create(ControllerEventSchema, {
       event: {
         case: 'applyBrokerId',
-        value: { clusterName, brokerName, brokerAddress: address, newBrokerId: brokerId, registerCheckCode: address },
+        value: {
+          clusterName,
+          brokerName,
+          brokerAddress: address,
+          newBrokerId: brokerId,
+          registerCheckCode: address,
+        },
       },
     }),
     apply: (groups) => {
@@ -162,7 +175,11 @@ export interface ElectOptions {
 }
 
 /** ElectMaster: `masterId` elected (SyncStateSet becomes {master}), or the master cleared when undefined. */
-export function elect(brokerName: string, masterId: bigint | undefined, options: ElectOptions = {}): EventSpec {
+export function elect(
+  brokerName: string,
+  masterId: bigint | undefined,
+  options: ElectOptions = {},
+): EventSpec {
   const audit = create(ElectionAuditRecordSchema, {
     brokerName,
     chosenBrokerId: masterId,
@@ -173,7 +190,12 @@ export function elect(brokerName: string, masterId: bigint | undefined, options:
     event: create(ControllerEventSchema, {
       event: {
         case: 'electMaster',
-        value: { brokerName, newMasterElected: masterId !== undefined, newMasterBrokerId: masterId ?? 0n, audit },
+        value: {
+          brokerName,
+          newMasterElected: masterId !== undefined,
+          newMasterBrokerId: masterId ?? 0n,
+          audit,
+        },
       },
     }),
     apply: (groups) => {
@@ -235,7 +257,9 @@ export function clean(brokerName: string, ids: readonly bigint[]): EventSpec {
 /** ConfigChange: needs no notification. */
 export function configChange(key: string, value: string): EventSpec {
   return {
-    event: create(ControllerEventSchema, { event: { case: 'configChange', value: { entries: { [key]: value } } } }),
+    event: create(ControllerEventSchema, {
+      event: { case: 'configChange', value: { entries: { [key]: value } } },
+    }),
     apply: () => undefined,
   };
 }

@@ -5,7 +5,11 @@ export {
   type ConsensusWatchSourceOptions,
   createConsensusWatchSource,
 } from './adapters/consensus-watch.js';
-export { createNatsPublisher, type NatsPublisher, type NatsPublisherOptions } from './adapters/nats-publisher.js';
+export {
+  createNatsPublisher,
+  type NatsPublisher,
+  type NatsPublisherOptions,
+} from './adapters/nats-publisher.js';
 export { createStateFile, STATE_FILE_NAME, type StateFile } from './adapters/state-file.js';
 export { configSchema, type PushConfig, parseOptions } from './config.js';
 export { type Cursor, resumeIndex, StateFormatError } from './cursor.js';

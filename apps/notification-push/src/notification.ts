@@ -43,11 +43,14 @@ export type EventOutcome =
   /** The event should notify but cannot (a defect upstream); logged and counted, never retried. */
   | { readonly kind: 'skip'; readonly cause: SkipCause; readonly detail: string };
 
-// A NATS subject token: printable, no whitespace, no '.', and no wildcard ('*', '>').
-const TOKEN_RE = /^[^\s.*>\u0000-\u001f\u007f]+$/;
-
+/** A NATS subject token: not empty, no whitespace or control character, no '.', no wildcard ('*', '>'). */
 export function isValidSubjectToken(token: string): boolean {
-  return TOKEN_RE.test(token);
+  if (token === '' || /[\s.*>]/.test(token)) return false;
+  for (let i = 0; i < token.length; i++) {
+    const code = token.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return false;
+  }
+  return true;
 }
 
 /** Returns an error message when `prefix` is not one or more dot-separated subject tokens. */
@@ -72,7 +75,9 @@ export function epochsOf(state: {
 
 /** True when `a` is newer than `b` in the order brokers gate on (masterEpoch, then syncStateSetEpoch). */
 export function isNewer(a: GroupEpochs, b: GroupEpochs): boolean {
-  return a.masterEpoch !== b.masterEpoch ? a.masterEpoch > b.masterEpoch : a.syncStateSetEpoch > b.syncStateSetEpoch;
+  return a.masterEpoch !== b.masterEpoch
+    ? a.masterEpoch > b.masterEpoch
+    : a.syncStateSetEpoch > b.syncStateSetEpoch;
 }
 
 /** The notification a committed event calls for. */
@@ -118,7 +123,11 @@ function groupOutcome(
   audit: ElectionAuditRecord | undefined,
 ): EventOutcome {
   if (group === undefined) {
-    return { kind: 'skip', cause: 'no_group_state', detail: `event for ${brokerName} carries no group state` };
+    return {
+      kind: 'skip',
+      cause: 'no_group_state',
+      detail: `event for ${brokerName} carries no group state`,
+    };
   }
   if (group.brokerName !== brokerName) {
     const detail = `event for ${brokerName} carries the state of ${group.brokerName}`;
@@ -168,7 +177,8 @@ export function outcomeOfResyncGroup(
       : RoleChangeReason.MASTER_ELECTED;
   // The newest decision explains the current master only when it produced this masterEpoch.
   const last = group.audit.at(-1);
-  const audit = last !== undefined && last.masterEpoch === group.masterEpoch && !sameMaster ? last : undefined;
+  const audit =
+    last !== undefined && last.masterEpoch === group.masterEpoch && !sameMaster ? last : undefined;
   return notifyOutcome(group, reason, index, subjectPrefix, audit);
 }
 
@@ -190,7 +200,9 @@ function messageOf(
     masterAddress,
     masterEpoch: group.masterEpoch,
     syncStateSet:
-      group.syncStateSet === undefined ? create(SyncStateSetSchema) : clone(SyncStateSetSchema, group.syncStateSet),
+      group.syncStateSet === undefined
+        ? create(SyncStateSetSchema)
+        : clone(SyncStateSetSchema, group.syncStateSet),
     reason,
     raftIndex,
     brokerAddresses,

@@ -9,7 +9,10 @@ export class PublishedEpochs {
   readonly #byGroup = new Map<string, GroupEpochs>();
 
   constructor(readonly groupsMax: number) {
-    assert(Number.isSafeInteger(groupsMax) && groupsMax > 0, `groupsMax ${groupsMax} must be a positive integer`);
+    assert(
+      Number.isSafeInteger(groupsMax) && groupsMax > 0,
+      `groupsMax ${groupsMax} must be a positive integer`,
+    );
   }
 
   get size(): number {
@@ -33,7 +36,10 @@ export class PublishedEpochs {
       const oldest = this.#byGroup.keys().next().value as string;
       this.#byGroup.delete(oldest);
     }
-    assert(this.#byGroup.size <= this.groupsMax, `published epochs ${this.#byGroup.size} > ${this.groupsMax}`);
+    assert(
+      this.#byGroup.size <= this.groupsMax,
+      `published epochs ${this.#byGroup.size} > ${this.groupsMax}`,
+    );
   }
 
   remove(brokerName: string): void {

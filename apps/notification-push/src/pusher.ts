@@ -9,9 +9,9 @@ import { AssertionError, assert } from './assert.js';
 import { type Cursor, compareCursors, isAhead, maxCursor, resumeIndex } from './cursor.js';
 import { createPushMetrics, type PushMetrics } from './metrics.js';
 import {
+  type EventOutcome,
   encodeNotification,
   epochsOf,
-  type EventOutcome,
   type Notification,
   outcomeOfEvent,
   outcomeOfResyncGroup,
@@ -173,7 +173,10 @@ class Pusher implements NotificationPusher {
       this.#saveTimer = undefined;
       await this.#saving;
       if (this.#dirty) await this.#persist();
-      this.#log.info({ confirmed: cursorLog(this.#confirmed), pending: this.#pending.size }, 'pusher stopped');
+      this.#log.info(
+        { confirmed: cursorLog(this.#confirmed), pending: this.#pending.size },
+        'pusher stopped',
+      );
     })();
     return this.#stopped;
   }
@@ -208,14 +211,14 @@ class Pusher implements NotificationPusher {
   async #readLoop(): Promise<void> {
     const stopping = this.#stopping.signal;
     const backoff = new Backoff(this.#watchBackoff);
+    let outcome: 'paused' | 'broken' | undefined;
     while (!stopping.aborted) {
-      if (this.#paused) {
+      if (outcome === 'paused') {
         // Resume once half the buffer is free, so one re-request covers many events.
-        while (this.#pending.size > this.#pending.max / 2 && !stopping.aborted) await this.#drained.wait(stopping);
-        this.#paused = false;
-        continue;
+        while (this.#pending.size > this.#pending.max / 2 && !stopping.aborted)
+          await this.#drained.wait(stopping);
       }
-      const outcome = await this.#watchOnce(backoff);
+      outcome = await this.#watchOnce(backoff);
       if (outcome === 'paused' || stopping.aborted) continue;
       this.#metrics.watchReconnects.inc();
       await sleep(backoff.next(), stopping);
@@ -230,16 +233,20 @@ class Pusher implements NotificationPusher {
     const fromIndex = resumeIndex(this.#read);
     const onOpen = (endpoint: string): void => {
       this.#watching = true;
+      this.#paused = false;
       this.#endpoint = endpoint;
       this.#log.info({ endpoint, fromIndex: fromIndex.toString() }, 'watching committed events');
     };
+    let outcome: 'paused' | 'broken' = 'broken';
     try {
       for await (const response of this.#source.watch(fromIndex, { signal: stream.signal, onOpen })) {
+        // A message may still arrive after the stream was cancelled; nothing is read once stopping.
+        if (this.#stopping.signal.aborted) break;
         if (this.#watchFailing) this.#log.info({ endpoint: this.#endpoint }, 'watch recovered');
         this.#watchFailing = false;
         backoff.reset();
         await this.#handle(response);
-        if (this.#pending.full && !this.#stopping.signal.aborted) return this.#pause();
+        if (this.#pending.full) return (outcome = this.#pause());
       }
       if (!this.#stopping.signal.aborted) this.#watchBroke(undefined, fromIndex);
     } catch (error) {
@@ -249,6 +256,8 @@ class Pusher implements NotificationPusher {
       stream.abort();
       this.#stopping.signal.removeEventListener('abort', cancel);
       this.#watching = false;
+      // Paused counts as watching until the re-request opens (or fails).
+      if (outcome !== 'paused') this.#paused = false;
     }
     return 'broken';
   }
@@ -315,7 +324,10 @@ class Pusher implements NotificationPusher {
   async #handleResync(resync: Resync, receivedAtMs: number): Promise<void> {
     const cursor = maxCursor(this.#read, { index: resync.index });
     if (compareCursors(cursor, { index: resync.index }) !== 0) {
-      this.#log.warn({ index: resync.index.toString(), read: cursorLog(this.#read) }, 'resync behind our position');
+      this.#log.warn(
+        { index: resync.index.toString(), read: cursorLog(this.#read) },
+        'resync behind our position',
+      );
     }
     const live = new Set<string>();
     let published = 0;
@@ -323,14 +335,20 @@ class Pusher implements NotificationPusher {
       live.add(group.brokerName);
       const epochs = epochsOf(group);
       if (!this.#epochs.isNewer(group.brokerName, epochs)) continue;
-      const outcome = outcomeOfResyncGroup(group, resync.index, this.#epochs.get(group.brokerName), this.#prefix);
+      const outcome = outcomeOfResyncGroup(
+        group,
+        resync.index,
+        this.#epochs.get(group.brokerName),
+        this.#prefix,
+      );
       if (outcome.kind === 'skip') {
         this.#skipped(outcome, resync.index);
         continue;
       }
       if (outcome.kind !== 'notify') continue;
       // A Resync cannot be resumed part way: hold the stream (stop reading) until there is room.
-      while (this.#pending.full && !this.#stopping.signal.aborted) await this.#drained.wait(this.#stopping.signal);
+      while (this.#pending.full && !this.#stopping.signal.aborted)
+        await this.#drained.wait(this.#stopping.signal);
       if (this.#stopping.signal.aborted) return;
       this.#epochs.record(group.brokerName, epochs);
       // Each group's item confirms nothing new: the Resync's index is reached only after its last group.

@@ -16,7 +16,10 @@ export class Backoff {
     readonly options: BackoffOptions,
     readonly random: () => number = Math.random,
   ) {
-    assert(options.initialMs > 0 && options.maxMs >= options.initialMs, `bad backoff ${JSON.stringify(options)}`);
+    assert(
+      options.initialMs > 0 && options.maxMs >= options.initialMs,
+      `bad backoff ${JSON.stringify(options)}`,
+    );
     this.#delayMs = options.initialMs;
   }
 

@@ -16,7 +16,10 @@ export interface Backoff {
 }
 
 export function createBackoff(options: BackoffOptions, random: Random): Backoff {
-  assert(options.minMs > 0 && options.maxMs >= options.minMs, `backoff bounds ${options.minMs}..${options.maxMs}`);
+  assert(
+    options.minMs > 0 && options.maxMs >= options.minMs,
+    `backoff bounds ${options.minMs}..${options.maxMs}`,
+  );
   let attempts = 0;
   return {
     next: () => {

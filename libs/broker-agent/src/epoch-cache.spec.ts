@@ -36,7 +36,9 @@ describe('EpochCache.append', () => {
 
   it('truncates by epoch and by offset, reopening the new last entry', () => {
     const c = cache([1, 0], [3, 100], [5, 300]);
-    expect(c.truncateFromEpoch(3).entries).toEqual([{ epoch: 1, startOffset: 0n, endOffset: OFFSET_UNBOUNDED }]);
+    expect(c.truncateFromEpoch(3).entries).toEqual([
+      { epoch: 1, startOffset: 0n, endOffset: OFFSET_UNBOUNDED },
+    ]);
     expect(c.truncateFromOffset(300n).entries.map((e) => e.epoch)).toEqual([1, 3]);
     expect(c.truncateFromOffset(301n).entries.map((e) => e.epoch)).toEqual([1, 3, 5]);
     expect(c.truncateFromOffset(0n).size).toBe(0);
@@ -112,8 +114,22 @@ describe('truncationPoint (§3.6)', () => {
       remoteMax: 20,
       point: undefined,
     },
-    { name: 'empty local cache', local: cache(), localMax: 0, remote: cache([1, 0]), remoteMax: 5, point: undefined },
-    { name: 'empty remote cache', local: cache([1, 0]), localMax: 5, remote: cache(), remoteMax: 0, point: undefined },
+    {
+      name: 'empty local cache',
+      local: cache(),
+      localMax: 0,
+      remote: cache([1, 0]),
+      remoteMax: 5,
+      point: undefined,
+    },
+    {
+      name: 'empty remote cache',
+      local: cache([1, 0]),
+      localMax: 5,
+      remote: cache(),
+      remoteMax: 0,
+      point: undefined,
+    },
   ])('$name', ({ local, localMax, remote, remoteMax, point }) => {
     expect(
       truncationPoint(

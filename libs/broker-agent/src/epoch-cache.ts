@@ -84,9 +84,13 @@ export class EpochCache {
     assert(startOffset >= 0n, `startOffset ${startOffset} must be >= 0`);
     const last = this.last;
     if (last !== undefined && epoch <= last.epoch) return { ok: false, reason: 'epoch-not-increasing' };
-    if (last !== undefined && startOffset <= last.startOffset) return { ok: false, reason: 'start-not-increasing' };
+    if (last !== undefined && startOffset <= last.startOffset)
+      return { ok: false, reason: 'start-not-increasing' };
     const closed = last === undefined ? [] : [...this.list.slice(0, -1), { ...last, endOffset: startOffset }];
-    return { ok: true, cache: new EpochCache([...closed, { epoch, startOffset, endOffset: OFFSET_UNBOUNDED }]) };
+    return {
+      ok: true,
+      cache: new EpochCache([...closed, { epoch, startOffset, endOffset: OFFSET_UNBOUNDED }]),
+    };
   }
 
   /** Drops every entry with an epoch ≥ `epoch` (before a master appends its new epoch). */

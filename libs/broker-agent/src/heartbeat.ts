@@ -105,6 +105,11 @@ export class HeartbeatSender {
     if (!paused && this.stream !== undefined) this.stream.lastProgressMs = this.deps.clock.nowMs();
   }
 
+  /** Closes the current stream so the next one starts fresh (a stream names one broker; its id changed). */
+  restartStream(): void {
+    this.stream?.abort.abort(new ConnectError('heartbeat stream restarted', Code.Canceled));
+  }
+
   /** One unary heartbeat now, awaited (used right after registration, before asking for an election). */
   async sendUnary(): Promise<boolean> {
     if (this.unaryInFlight) return false;
@@ -184,7 +189,10 @@ export class HeartbeatSender {
       } catch (error) {
         if (ConnectError.from(error).code === Code.Unimplemented) {
           this.streamEnabled = false;
-          this.deps.logger.warn({}, 'gateway does not implement HeartbeatStream; using unary heartbeats only');
+          this.deps.logger.warn(
+            {},
+            'gateway does not implement HeartbeatStream; using unary heartbeats only',
+          );
         } else if (this.running) {
           this.deps.logger.debug({ err: error }, 'heartbeat stream broke');
         }

@@ -60,7 +60,8 @@ export function parseTempIdentity(text: string, file: string): TempBrokerIdentit
 }
 
 function parseBrokerId(text: string, file: string): bigint {
-  if (!/^\d{1,19}$/.test(text) || BigInt(text) < 1n) throw new IdentityFileError(file, `bad broker id ${text}`);
+  if (!/^\d{1,19}$/.test(text) || BigInt(text) < 1n)
+    throw new IdentityFileError(file, `bad broker id ${text}`);
   return BigInt(text);
 }
 
@@ -101,7 +102,8 @@ async function readSmallFile(file: string): Promise<string | undefined> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new IdentityFileError(file, 'cannot be read', { cause: error });
   }
-  if (text.length > IDENTITY_FILE_BYTES_MAX) throw new IdentityFileError(file, `larger than ${IDENTITY_FILE_BYTES_MAX}`);
+  if (text.length > IDENTITY_FILE_BYTES_MAX)
+    throw new IdentityFileError(file, `larger than ${IDENTITY_FILE_BYTES_MAX}`);
   return text;
 }
 
@@ -109,7 +111,12 @@ async function readSmallFile(file: string): Promise<string | undefined> {
  * Writes `text` to `dir/name` crash-safely. `onStaged` runs after the staging file is durable and before the
  * rename (a crash-injection point for tests).
  */
-export async function writeFileDurably(dir: string, name: string, text: string, onStaged?: () => void): Promise<void> {
+export async function writeFileDurably(
+  dir: string,
+  name: string,
+  text: string,
+  onStaged?: () => void,
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   const target = join(dir, name);
   const staging = `${target}${STAGING_SUFFIX}`;

@@ -70,7 +70,10 @@ export interface Registered {
  * controller refusal, with the `ConnectError` of a failed call (retry: the files keep the progress), with
  * `IdentityMismatchError`/`IdentityFileError` (permanent), or with whatever a hook throws.
  */
-export async function registerBroker(params: RegistrationParams, deps: RegistrationDeps): Promise<Registered> {
+export async function registerBroker(
+  params: RegistrationParams,
+  deps: RegistrationDeps,
+): Promise<Registered> {
   const step = (s: RegistrationStep): void => deps.hooks?.afterStep?.(s);
   const files = await readIdentityFiles(params.dataDir, params);
   let identity = files.identity;
@@ -80,6 +83,7 @@ export async function registerBroker(params: RegistrationParams, deps: Registrat
   } else if (files.temp !== undefined) {
     // Crashed after writing the identity file and before deleting the temp one.
     await removeFileDurably(params.dataDir, TEMP_IDENTITY_FILE_NAME);
+    step('temp-identity-deleted');
   }
   const reply = await registerIdentity(params, deps, identity);
   step('broker-registered');
@@ -138,7 +142,9 @@ async function applyBrokerId(
     brokerName: temp.brokerName,
     brokerId: temp.brokerId,
   };
-  await writeFileDurably(params.dataDir, IDENTITY_FILE_NAME, formatIdentity(identity), () => step('identity-staged'));
+  await writeFileDurably(params.dataDir, IDENTITY_FILE_NAME, formatIdentity(identity), () =>
+    step('identity-staged'),
+  );
   step('identity-written');
   await removeFileDurably(params.dataDir, TEMP_IDENTITY_FILE_NAME);
   step('temp-identity-deleted');

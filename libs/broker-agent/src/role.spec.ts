@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { decideRole, initialRoleState, type ReplicaInfo, type RoleState, unionOf } from './role.js';
 
 const self = 2n;
-const info = (masterEpoch: number, master: bigint | undefined, ssEpoch = 1, ss: bigint[] = [1n]): ReplicaInfo => ({
+const info = (
+  masterEpoch: number,
+  master: bigint | undefined,
+  ssEpoch = 1,
+  ss: bigint[] = [1n],
+): ReplicaInfo => ({
   masterBrokerId: master,
   masterAddress: master === undefined ? '' : `h:${master}`,
   masterEpoch,
@@ -24,20 +29,55 @@ describe('decideRole: every role change needs a strictly newer masterEpoch', () 
   it.each([
     { name: 'initial → master', current: initialRoleState, news: info(1, self), kind: 'became-master' },
     { name: 'initial → slave', current: initialRoleState, news: info(1, 1n), kind: 'became-slave' },
-    { name: 'initial, no master at epoch 1', current: initialRoleState, news: info(1, undefined), kind: 'no-master' },
+    {
+      name: 'initial, no master at epoch 1',
+      current: initialRoleState,
+      news: info(1, undefined),
+      kind: 'no-master',
+    },
     { name: 'lower epoch naming another master', current: masterAt3, news: info(2, 1n), kind: 'stale' },
     { name: 'lower epoch naming self', current: slaveAt3, news: info(2, self), kind: 'stale' },
     { name: 'lower epoch without master', current: slaveAt3, news: info(1, undefined), kind: 'stale' },
     { name: 'same epoch, same news', current: slaveAt3, news: info(3, 1n, 4, [1n, 2n]), kind: 'duplicate' },
-    { name: 'same epoch naming self (never a role change)', current: slaveAt3, news: info(3, self, 9), kind: 'duplicate' },
-    { name: 'same epoch, no master, role known', current: slaveAt3, news: info(3, undefined), kind: 'duplicate' },
-    { name: 'same epoch, no master, role unknown', current: unknownAt3, news: info(3, undefined), kind: 'no-master' },
-    { name: 'same epoch, newer set', current: masterAt3, news: info(3, self, 5, [2n]), kind: 'sync-state-set' },
+    {
+      name: 'same epoch naming self (never a role change)',
+      current: slaveAt3,
+      news: info(3, self, 9),
+      kind: 'duplicate',
+    },
+    {
+      name: 'same epoch, no master, role known',
+      current: slaveAt3,
+      news: info(3, undefined),
+      kind: 'duplicate',
+    },
+    {
+      name: 'same epoch, no master, role unknown',
+      current: unknownAt3,
+      news: info(3, undefined),
+      kind: 'no-master',
+    },
+    {
+      name: 'same epoch, newer set',
+      current: masterAt3,
+      news: info(3, self, 5, [2n]),
+      kind: 'sync-state-set',
+    },
     { name: 'same epoch, older set', current: masterAt3, news: info(3, self, 3, [2n]), kind: 'duplicate' },
     { name: 'newer epoch demotes the master', current: masterAt3, news: info(4, 1n), kind: 'became-slave' },
     { name: 'newer epoch promotes the slave', current: slaveAt3, news: info(4, self), kind: 'became-master' },
-    { name: 'newer epoch re-elects the master', current: masterAt3, news: info(4, self), kind: 'became-master' },
-    { name: 'newer epoch clears the master', current: masterAt3, news: info(4, undefined), kind: 'no-master' },
+    {
+      name: 'newer epoch re-elects the master',
+      current: masterAt3,
+      news: info(4, self),
+      kind: 'became-master',
+    },
+    {
+      name: 'newer epoch clears the master',
+      current: masterAt3,
+      news: info(4, undefined),
+      kind: 'no-master',
+    },
   ])('$name → $kind', ({ current, news, kind }) => {
     expect(decideRole(current, news, self).kind).toBe(kind);
   });

@@ -79,7 +79,11 @@ function decideSameEpoch(current: RoleState, info: ReplicaInfo): RoleDecision {
   ) {
     return {
       kind: 'sync-state-set',
-      state: { ...current, syncStateSet: sortedUnique(info.syncStateSet), syncStateSetEpoch: info.syncStateSetEpoch },
+      state: {
+        ...current,
+        syncStateSet: sortedUnique(info.syncStateSet),
+        syncStateSetEpoch: info.syncStateSetEpoch,
+      },
     };
   }
   return { kind: 'duplicate' };

@@ -21,7 +21,12 @@ const base = {
 describe('nextSyncStateSet (§3.5)', () => {
   it.each([
     { name: 'steady: unchanged', current: [1n, 2n], slaves: [slave(2n)], next: undefined },
-    { name: 'disconnected member leaves', current: [1n, 2n], slaves: [slave(2n, { connected: false })], next: [1n] },
+    {
+      name: 'disconnected member leaves',
+      current: [1n, 2n],
+      slaves: [slave(2n, { connected: false })],
+      next: [1n],
+    },
     { name: 'member without HA record leaves', current: [1n, 2n], slaves: [], next: [1n] },
     {
       name: 'member not caught up for too long leaves',
@@ -54,7 +59,12 @@ describe('nextSyncStateSet (§3.5)', () => {
       slaves: [slave(3n, { ackOffset: 40n, lastTransferredOffset: 40n })],
       next: undefined,
     },
-    { name: 'async learner stays out', current: [1n], slaves: [slave(3n, { asyncLearner: true })], next: undefined },
+    {
+      name: 'async learner stays out',
+      current: [1n],
+      slaves: [slave(3n, { asyncLearner: true })],
+      next: undefined,
+    },
     { name: 'master missing from the set is added back', current: [2n], slaves: [slave(2n)], next: [1n, 2n] },
     {
       name: 'shrink and expand at once',
@@ -78,8 +88,8 @@ describe('confirmOffsetOf', () => {
     { name: 'one slave', quorumSet: [1n, 3n], result: 95n },
     { name: 'a member without a connection keeps the previous value', quorumSet: [1n, 3n, 4n], result: 70n },
   ])('$name', ({ quorumSet, result }) => {
-    expect(confirmOffsetOf({ masterBrokerId: 1n, masterMaxOffset: 100n, quorumSet, acks, previous: 70n })).toBe(
-      result,
-    );
+    expect(
+      confirmOffsetOf({ masterBrokerId: 1n, masterMaxOffset: 100n, quorumSet, acks, previous: 70n }),
+    ).toBe(result);
   });
 });

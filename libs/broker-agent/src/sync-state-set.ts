@@ -41,7 +41,7 @@ export function nextSyncStateSet(check: SyncStateSetCheck): readonly bigint[] | 
   const keep = check.current.filter((id) => {
     if (id === check.masterBrokerId) return true;
     const s = bySlave.get(id);
-    return s !== undefined && s.connected && check.nowMs - s.lastCaughtUpMs <= check.slaveNotCatchUpMaxMs;
+    return s?.connected === true && check.nowMs - s.lastCaughtUpMs <= check.slaveNotCatchUpMaxMs;
   });
   const join = check.slaves
     .filter((s) => !check.current.includes(s.brokerId) && mayJoin(s, check))

@@ -15,7 +15,7 @@ describe('controller errors', () => {
       leader: { nodeId: 1n, address: '127.0.0.1:7101' } as never,
     });
     expect(error.code).toBe(Code.Unavailable);
-    const wire = new ConnectError(error.rawMessage, error.code, undefined, error.details);
+    const wire = new ConnectError(error.rawMessage, error.code, undefined, error.details as never);
     const detail = readControllerError(wire);
     expect(detail?.condition).toBe(ControllerCondition.NOT_LEADER);
     expect(detail?.rocketmqCode).toBe(2007);

@@ -304,11 +304,15 @@ describe('segments', () => {
     const inFlight = storage.sync();
     storage.append(entries(4, 40, 1, 20));
     expect(storage.stats().segmentRollovers).toBeGreaterThan(2);
-    expect(entryData(storage.entries(1, 41, Number.POSITIVE_INFINITY))).toEqual(entryData(entries(1, 40, 1, 20)));
+    expect(entryData(storage.entries(1, 41, Number.POSITIVE_INFINITY))).toEqual(
+      entryData(entries(1, 40, 1, 20)),
+    );
     await Promise.all([inFlight, storage.sync()]);
     await storage.close();
     const reopened = open({ dir, segmentBytes: 512 });
-    expect(entryData(reopened.entries(1, 41, Number.POSITIVE_INFINITY))).toEqual(entryData(entries(1, 40, 1, 20)));
+    expect(entryData(reopened.entries(1, 41, Number.POSITIVE_INFINITY))).toEqual(
+      entryData(entries(1, 40, 1, 20)),
+    );
   });
 
   it('truncation back into an earlier segment survives a restart', async () => {

@@ -2,9 +2,9 @@
 // membership. Every node's log then starts from a snapshot, so a node that joins later (empty storage, empty
 // membership) always receives a snapshot first and never rebuilds a membership from entries alone.
 
-import { membershipFromConfState, toConfState } from './membership.js';
 import { InvalidRequestError } from './errors.js';
-import { type ConfState, type HardState, type NodeId, type Snapshot } from './types.js';
+import { membershipFromConfState, toConfState } from './membership.js';
+import type { ConfState, HardState, NodeId, Snapshot } from './types.js';
 
 export const bootstrapIndex = 1;
 export const bootstrapTerm = 1;

@@ -1,7 +1,8 @@
 // @regent/raft: the Raft consensus algorithm as a pure, synchronous state machine (etcd RawNode style).
 
-export { type RaftConfig, type RaftConfigInput, defaultRaftConfig, resolveRaftConfig } from './config.js';
+export { bootstrapSnapshot } from './bootstrap.js';
 export { decodeConfChange, encodeConfChange, maxConfChangeContextBytes } from './conf-change-codec.js';
+export { defaultRaftConfig, type RaftConfig, type RaftConfigInput, resolveRaftConfig } from './config.js';
 export {
   ConfChangeInProgressError,
   type DropReason,
@@ -52,7 +53,6 @@ export {
   type SoftState,
   type Status,
 } from './raw-node.js';
-export { bootstrapSnapshot } from './bootstrap.js';
 export {
   AssertionError,
   assert,

@@ -25,6 +25,8 @@ export class Progress {
    * was sent may then probe the log's tail once: the last appends may have been lost.
    */
   tailProbeAllowed = false;
+  /** The highest commit index this follower could adopt from what was sent to it (commits are re-sent above). */
+  sentCommit = 0;
   readonly inflights: Inflights;
 
   constructor(

@@ -46,6 +46,17 @@ export class RaftLog {
     this.applied = first - 1;
   }
 
+  /** At startup: the state machine is restored from the snapshot at `snapshotIndex` (committed by definition). */
+  startAt(snapshotIndex: number): void {
+    const first = this.firstIndex();
+    assert(
+      snapshotIndex >= first - 1 && snapshotIndex <= this.lastIndex(),
+      `snapshot ${snapshotIndex} out of [${first - 1}, ${this.lastIndex()}]: storage compacted past its snapshot`,
+    );
+    this.applied = snapshotIndex;
+    this.committed = Math.max(this.committed, snapshotIndex);
+  }
+
   firstIndex(): number {
     return this.unstable.maybeFirstIndex() ?? this.storage.firstIndex();
   }

@@ -93,7 +93,10 @@ export class Raft {
       isEmptyMembership(membership) || this.log.firstIndex() > 1,
       'a membership must come from a snapshot at index >= 1 (bootstrap with a snapshot, not with index 0)',
     );
-    this.confLog = this.loadMembership(membership, storage.snapshot().metadata.index);
+    const snapshotIndex = storage.snapshot().metadata.index;
+    // The runtime restores the state machine from that snapshot before applying what follows it.
+    this.log.startAt(snapshotIndex);
+    this.confLog = this.loadMembership(membership, snapshotIndex);
     this.log.onAppend = (entries) => this.onLogAppend(entries);
     this.loadHardState(hardState.term, hardState.vote, hardState.commit);
     this.becomeFollower(this.term, 0);

@@ -3,6 +3,7 @@
 
 import { type RaftConfigInput, resolveRaftConfig } from './config.js';
 import { campaign } from './election.js';
+import { InvalidRequestError, NotLeaderError } from './errors.js';
 import { type Membership, toConfState } from './membership.js';
 import type { Message } from './messages.js';
 import type { ProgressState } from './progress.js';
@@ -16,7 +17,6 @@ import {
   reportUnreachable,
   transferLeadership,
 } from './replication.js';
-import { InvalidRequestError, NotLeaderError } from './errors.js';
 import {
   assert,
   type ConfChange,
@@ -140,6 +140,11 @@ export interface RaftNode {
   appliedMembership(): MembershipState;
 }
 
+/**
+ * Creates a node over what `storage` holds. It reads `storage.snapshot().metadata` once: the runtime restores
+ * its state machine from that snapshot, and `committedEntries` continue right after it. Throws
+ * InvalidRequestError for a bad config; an inconsistent storage (commit beyond the log) is an AssertionError.
+ */
 export function createRaftNode(config: RaftConfigInput, storage: Storage): RaftNode {
   return new RawNode(new Raft(resolveRaftConfig(config), storage));
 }
@@ -198,7 +203,7 @@ class RawNode implements RaftNode {
     reportSnapshot(this.r, id, ok);
   }
 
-  /** Whether ready() has work. Always false between ready() and advance(). */
+  /** Whether ready() has work (it may queue pending appends first). Always false between ready() and advance(). */
   hasReady(): boolean {
     if (this.outstanding) return false;
     const r = this.r;

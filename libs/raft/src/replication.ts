@@ -38,7 +38,14 @@ export function sendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): boolean {
     readContext: r.reads.latestSeq,
   });
   pr.sentEntries(entries.length, prevLogIndex + entries.length);
+  pr.sentCommit = Math.max(pr.sentCommit, Math.min(r.log.committed, prevLogIndex + entries.length));
   return true;
+}
+
+/** Sends an empty append when the follower could adopt a newer commit index than any it was sent. */
+function maybeSendCommit(r: Raft, to: NodeId): void {
+  const pr = r.progress.get(to);
+  if (pr && pr.sentCommit < Math.min(r.log.committed, pr.next - 1)) sendAppend(r, to, true);
 }
 
 /** Sends new entries while the follower's window allows (bounded by the window plus one). */
@@ -67,7 +74,7 @@ export function flushAppends(r: Raft): void {
   if (r.role !== 'leader') return;
   if (r.appendPending || r.commitPending) {
     for (const id of sortedPeers(r)) {
-      if (!sendAppendLoop(r, id) && r.commitPending) sendAppend(r, id, true);
+      if (!sendAppendLoop(r, id)) maybeSendCommit(r, id);
     }
   }
   r.appendPending = false;
@@ -82,10 +89,12 @@ export function bcastHeartbeat(r: Raft): void {
     const pr = r.progress.get(to)!;
     pr.tailProbeAllowed = true;
     const term = r.log.tryTerm(pr.match);
+    const prevLogIndex = term === undefined ? 0 : pr.match;
+    pr.sentCommit = Math.max(pr.sentCommit, Math.min(r.log.committed, prevLogIndex));
     r.send({
       type: 'AppendEntries',
       to,
-      prevLogIndex: term === undefined ? 0 : pr.match,
+      prevLogIndex,
       prevLogTerm: term ?? 0,
       entries: [],
       leaderCommit: r.log.committed,
@@ -131,7 +140,10 @@ function handleAccept(r: Raft, m: MessageOf<'AppendEntriesResponse'>, pr: Progre
     pr.inflights.freeFirstOne();
   }
   if (updated) maybeCommit(r);
-  if (!sendAppendLoop(r, m.from) && !updated) maybeProbeTail(r, m.from, pr);
+  if (!sendAppendLoop(r, m.from)) {
+    if (updated) maybeSendCommit(r, m.from);
+    else maybeProbeTail(r, m.from, pr);
+  }
   if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) sendTimeoutNow(r, m.from);
 }
 

@@ -64,7 +64,8 @@ class ConsensusWatch implements ConsensusWatchSource {
 
   async #findLeader(signal: AbortSignal): Promise<string> {
     const last = this.#leader;
-    const order = last === undefined ? this.#options.nodes : [last, ...this.#options.nodes.filter((n) => n !== last)];
+    const order =
+      last === undefined ? this.#options.nodes : [last, ...this.#options.nodes.filter((n) => n !== last)];
     const problems: string[] = [];
     for (const address of order) {
       const answer = await this.#status(address, signal);

@@ -70,7 +70,9 @@ class NatsBus implements NatsPublisher {
         nc.publish(message.subject, message.payload, { headers: h });
       }
     } catch (error) {
-      throw new PublishUnavailableError(`NATS refused a publish: ${(error as Error).message}`, { cause: error });
+      throw new PublishUnavailableError(`NATS refused a publish: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     await confirm(nc, this.#publishTimeoutMs);
   }
@@ -79,9 +81,10 @@ class NatsBus implements NatsPublisher {
     if (!this.#closing.signal.aborted) {
       this.#closing.abort();
       const nc = this.#nc;
+      const connecting = this.#loop;
       this.#loop = (async () => {
         if (nc !== undefined) await Promise.race([nc.close(), sleep(CLOSE_TIMEOUT_MS)]);
-        await this.#loop;
+        await connecting;
       })();
     }
     return this.#loop;
@@ -168,7 +171,8 @@ class NatsBus implements NatsPublisher {
   #failed(error: unknown): void {
     const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     const servers = this.#options.servers;
-    if (text !== this.#lastFailure) this.#log.error({ err: error, servers }, 'cannot connect to NATS; retrying');
+    if (text !== this.#lastFailure)
+      this.#log.error({ err: error, servers }, 'cannot connect to NATS; retrying');
     else this.#log.debug({ err: error, servers }, 'cannot connect to NATS; retrying');
     this.#lastFailure = text;
   }
@@ -204,7 +208,8 @@ async function confirm(nc: NatsConnection, timeoutMs: number): Promise<void> {
   const timedOut = sleep(timeoutMs, controller.signal).then(() => 'timeout' as const);
   try {
     const result = await Promise.race([flushed.then(() => 'ok' as const), timedOut]);
-    if (result === 'timeout') throw new PublishUnavailableError(`NATS did not confirm within ${timeoutMs} ms`);
+    if (result === 'timeout')
+      throw new PublishUnavailableError(`NATS did not confirm within ${timeoutMs} ms`);
   } catch (error) {
     if (error instanceof PublishUnavailableError) throw error;
     throw new PublishUnavailableError(`NATS did not confirm: ${(error as Error).message}`, { cause: error });

@@ -17,6 +17,8 @@ export interface ClusterOptions {
   readonly config?: Partial<Omit<RaftConfigInput, 'id' | 'random'>>;
   /** The election-timeout randomness of each node; seeded by id when absent. */
   readonly random?: (id: NodeId) => Random;
+  /** Each founding node's storage; the bootstrap snapshot of `voters`/`learners` when absent. */
+  readonly storage?: (id: NodeId) => MemoryStorage;
 }
 
 export interface ClusterNode {
@@ -52,7 +54,9 @@ export class Cluster {
 
   constructor(private readonly options: ClusterOptions) {
     for (const id of [...options.voters, ...(options.learners ?? [])]) {
-      const storage = MemoryStorage.bootstrap({ voters: options.voters, learners: options.learners ?? [] });
+      const storage =
+        options.storage?.(id) ??
+        MemoryStorage.bootstrap({ voters: options.voters, learners: options.learners ?? [] });
       this.start(id, storage);
     }
   }
@@ -127,9 +131,14 @@ export class Cluster {
     this.queue = [];
     let delivered = 0;
     for (const m of batch) {
-      if (!this.canDeliver(m)) continue;
-      this.get(m.to).raft.step(m);
-      delivered++;
+      const arrives = this.canDeliver(m);
+      if (arrives) {
+        this.get(m.to).raft.step(m);
+        delivered++;
+      }
+      // As a transport does: tell the sender whether its snapshot got through.
+      if (m.type === 'InstallSnapshot' && !this.crashed.has(m.from))
+        this.nodes.get(m.from)?.raft.reportSnapshot(m.to, arrives);
     }
     return delivered;
   }
@@ -232,6 +241,14 @@ export class Cluster {
       if (s.role === 'leader' && (!best || s.term > best.term)) best = s;
     }
     return best?.id;
+  }
+
+  /** The terms of the entries `id` persisted, from its first index on. */
+  logTerms(id: NodeId): number[] {
+    const storage = this.get(id).storage;
+    const terms: number[] = [];
+    for (let i = storage.firstIndex(); i <= storage.lastIndex(); i++) terms.push(storage.term(i));
+    return terms;
   }
 
   /** Removes and returns queued messages matching `match` (to inspect or reorder them). */

@@ -12,9 +12,9 @@ export {
   runSeeds,
   runSimulation,
   type SeedTotals,
-  seedChunks,
   SimulationError,
   type SimulationOptions,
   type SimulationPlan,
   type SimulationResult,
+  seedChunks,
 } from './simulator.js';

@@ -105,6 +105,8 @@ interface SimNode {
   readonly phase: number;
   commands: string[];
   commandSet: Set<string>;
+  /** The state machine's applied index: each applied entry must be the next one (no gap, no repeat). */
+  appliedIndex: number;
   restartAt: number;
   /** Proposals this node accepted as leader and not yet resolved, by index. */
   readonly proposals: Map<number, { id: string; term: number }>;
@@ -234,6 +236,7 @@ class Simulation {
       phase: this.rand.nextInt(unitsPerTick),
       commands: [],
       commandSet: new Set(),
+      appliedIndex: 0,
       restartAt: 0,
       proposals: new Map(),
       reads: new Map(),
@@ -267,6 +270,7 @@ class Simulation {
   private restoreStateMachine(node: SimNode, snapshot: Snapshot): void {
     node.commands = snapshot.data.length === 0 ? [] : (JSON.parse(decode(snapshot.data)) as string[]);
     node.commandSet = new Set(node.commands);
+    node.appliedIndex = snapshot.metadata.index;
   }
 
   // ---- Ready processing: persist, send, apply, advance (a crash may cut in anywhere) ----
@@ -277,16 +281,16 @@ class Simulation {
     const ready = raft.ready();
     const crashPoint = faults && this.rand.chance(this.plan.crashRate) ? this.rand.nextInt(5) : -1;
     if (ready.snapshot) node.storage.applySnapshot(ready.snapshot);
-    if (crashPoint === 0) return this.crash(node, 'after persisting the snapshot');
+    if (this.crashAt(crashPoint, 0, node, 'after persisting the snapshot')) return;
     node.storage.append(ready.entries);
     this.checkAppended(node, ready.entries);
-    if (crashPoint === 1) return this.crash(node, 'after persisting entries');
+    if (this.crashAt(crashPoint, 1, node, 'after persisting entries')) return;
     if (ready.hardState) node.storage.setHardState(ready.hardState);
-    if (crashPoint === 2) return this.crash(node, 'after persisting the hard state');
+    if (this.crashAt(crashPoint, 2, node, 'after persisting the hard state')) return;
     for (const m of ready.messages) this.send(m);
-    if (crashPoint === 3) return this.crash(node, 'after sending');
+    if (this.crashAt(crashPoint, 3, node, 'after sending')) return;
     this.apply(node, ready);
-    if (crashPoint === 4) return this.crash(node, 'after applying');
+    if (this.crashAt(crashPoint, 4, node, 'after applying')) return;
     raft.advance(ready);
     if (ready.softState?.role === 'leader') this.checkLeaderCompleteness(node);
     this.maybeCompact(node);
@@ -304,6 +308,11 @@ class Simulation {
   }
 
   private applyEntry(node: SimNode, e: Entry): void {
+    this.require(
+      e.index === node.appliedIndex + 1,
+      () => `${node.id} applied ${e.index} after ${node.appliedIndex}`,
+    );
+    node.appliedIndex = e.index;
     const key = entryKey(e);
     const seen = this.appliedAt.get(e.index);
     if (seen === undefined) this.appliedAt.set(e.index, key);
@@ -353,6 +362,13 @@ class Simulation {
     node.storage.createSnapshot(applied, raft.appliedMembership(), encode(JSON.stringify(node.commands)));
     node.storage.compact(Math.max(node.storage.firstIndex() - 1, applied - this.rand.nextInt(3)));
     this.trace(`${node.id} snapshot at ${applied}, first index now ${node.storage.firstIndex()}`);
+  }
+
+  /** Crashes `node` when the drawn crash point is `point`; returns whether it did. */
+  private crashAt(drawn: number, point: number, node: SimNode, when: string): boolean {
+    if (drawn !== point) return false;
+    this.crash(node, when);
+    return true;
   }
 
   private crash(node: SimNode, when: string): void {
@@ -534,7 +550,7 @@ class Simulation {
     const deadline = this.time + leaderBoundTicks * unitsPerTick;
     while (this.time < deadline) {
       const leader = this.currentLeader();
-      if (leader?.raft!.basicStatus().leaderBarrierCommitted) return;
+      if (leader?.raft?.basicStatus().leaderBarrierCommitted) return;
       this.step(false);
     }
     this.require(
@@ -550,7 +566,10 @@ class Simulation {
     while (this.time < deadline) {
       const leader = this.currentLeader();
       if (leader && !final) final = this.proposeFinal(leader);
-      if (final && this.converged(final.index)) return this.checkAcknowledged();
+      if (final && this.converged(final.index)) {
+        this.checkAcknowledged();
+        return;
+      }
       if (final && !final.node.raft) final = undefined;
       this.step(false);
     }
