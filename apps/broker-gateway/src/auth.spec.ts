@@ -17,7 +17,12 @@ afterAll(() => h.close());
 function forwardedCount(): number {
   return h.cluster.nodes.reduce(
     (n, node) =>
-      n + node.submits.length + node.reports.length + node.watches.length + node.membershipChanges.length + node.snapshots.length,
+      n +
+      node.submits.length +
+      node.reports.length +
+      node.watches.length +
+      node.membershipChanges.length +
+      node.snapshots.length,
     0,
   );
 }
@@ -29,7 +34,10 @@ async function codeOf(call: Promise<unknown>): Promise<Code | 'ok'> {
   );
 }
 
-const unauthenticated: readonly [string, (client: 'broker' | 'admin') => ReturnType<Harness['broker'] | Harness['admin']>][] = [
+const unauthenticated: readonly [
+  string,
+  (client: 'broker' | 'admin') => ReturnType<Harness['broker'] | Harness['admin']>,
+][] = [
   ['no token', (kind) => h[kind]()],
   ['an unknown token', (kind) => h[kind](tokens.unknown)],
   ['a malformed header', (kind) => h[kind](undefined, { authorization: `Basic ${tokens.admin}` })],
@@ -38,14 +46,19 @@ const unauthenticated: readonly [string, (client: 'broker' | 'admin') => ReturnT
 
 describe('BrokerService', () => {
   describe.each(brokerSamples.map((s) => [s.method, s] as const))('%s', (_method, sample) => {
-    test.each(unauthenticated)('refuses %s with UNAUTHENTICATED, forwarding nothing', async (_what, client) => {
-      expect(await codeOf(callSample(client('broker'), sample, clusterA))).toBe(Code.Unauthenticated);
-      expect(forwardedCount()).toBe(0);
-    });
+    test.each(unauthenticated)(
+      'refuses %s with UNAUTHENTICATED, forwarding nothing',
+      async (_what, client) => {
+        expect(await codeOf(callSample(client('broker'), sample, clusterA))).toBe(Code.Unauthenticated);
+        expect(forwardedCount()).toBe(0);
+      },
+    );
 
     if (sample.scoped) {
-      test("refuses a broker token of cluster A on cluster B with PERMISSION_DENIED, forwarding nothing", async () => {
-        expect(await codeOf(callSample(h.broker(tokens.brokerA), sample, clusterB))).toBe(Code.PermissionDenied);
+      test('refuses a broker token of cluster A on cluster B with PERMISSION_DENIED, forwarding nothing', async () => {
+        expect(await codeOf(callSample(h.broker(tokens.brokerA), sample, clusterB))).toBe(
+          Code.PermissionDenied,
+        );
         expect(forwardedCount()).toBe(0);
       });
     }
@@ -54,10 +67,13 @@ describe('BrokerService', () => {
 
 describe('AdminService', () => {
   describe.each(adminSamples.map((s) => [s.method, s] as const))('%s', (_method, sample) => {
-    test.each(unauthenticated)('refuses %s with UNAUTHENTICATED, forwarding nothing', async (_what, client) => {
-      expect(await codeOf(callSample(client('admin'), sample, clusterA))).toBe(Code.Unauthenticated);
-      expect(forwardedCount()).toBe(0);
-    });
+    test.each(unauthenticated)(
+      'refuses %s with UNAUTHENTICATED, forwarding nothing',
+      async (_what, client) => {
+        expect(await codeOf(callSample(client('admin'), sample, clusterA))).toBe(Code.Unauthenticated);
+        expect(forwardedCount()).toBe(0);
+      },
+    );
 
     test.each([
       ['a broker token of the cluster', tokens.brokerA],
@@ -89,7 +105,10 @@ describe('tokens that may act', () => {
 
   test('the admin token works on every AdminService RPC', async () => {
     for (const sample of adminSamples) {
-      expect([sample.method, await codeOf(callSample(h.admin(tokens.admin), sample, clusterA))]).toEqual([sample.method, 'ok']);
+      expect([sample.method, await codeOf(callSample(h.admin(tokens.admin), sample, clusterA))]).toEqual([
+        sample.method,
+        'ok',
+      ]);
     }
   });
 });

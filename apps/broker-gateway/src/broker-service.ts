@@ -20,13 +20,7 @@ import { requireCluster } from './auth.js';
 import { callContextOf } from './call-context.js';
 import type { CommandCase, CommandValue, ReplyValue } from './forwarder.js';
 import { untilAborted } from './iterables.js';
-import {
-  check,
-  defaultHeartbeatTimeoutMs,
-  forwarded,
-  type ServiceDeps,
-  shuttingDownError,
-} from './services.js';
+import { check, forwarded, type ServiceDeps, shuttingDownError } from './services.js';
 import type { BrokerKey, StreamRef } from './stream-registry.js';
 import {
   type Violation,
@@ -89,8 +83,8 @@ export async function controllerMetadata(
   );
 }
 
-function effectiveTimeoutMs(heartbeat: BrokerHeartbeat): bigint {
-  return heartbeat.heartbeatTimeoutMs === 0n ? defaultHeartbeatTimeoutMs : heartbeat.heartbeatTimeoutMs;
+function effectiveTimeoutMs(deps: ServiceDeps, heartbeat: BrokerHeartbeat): bigint {
+  return heartbeat.heartbeatTimeoutMs === 0n ? deps.defaultHeartbeatTimeoutMs : heartbeat.heartbeatTimeoutMs;
 }
 
 /** A validated heartbeat whose cluster the caller may act on. */
@@ -105,7 +99,7 @@ function acceptedHeartbeat(heartbeat: BrokerHeartbeat | undefined, ctx: HandlerC
 function heartbeat(deps: ServiceDeps, request: HeartbeatRequest, ctx: HandlerContext): HeartbeatResponse {
   const accepted = acceptedHeartbeat(request.heartbeat, ctx);
   deps.batcher.add(accepted, deps.nextHeartbeatSequence());
-  return create(HeartbeatResponseSchema, { effectiveTimeoutMs: effectiveTimeoutMs(accepted) });
+  return create(HeartbeatResponseSchema, { effectiveTimeoutMs: effectiveTimeoutMs(deps, accepted) });
 }
 
 function brokerOf(heartbeat: BrokerHeartbeat): BrokerKey {
@@ -155,7 +149,7 @@ async function* heartbeatStream(
       acceptedCount += 1n;
       yield create(HeartbeatStreamResponseSchema, {
         acceptedCount,
-        effectiveTimeoutMs: effectiveTimeoutMs(accepted),
+        effectiveTimeoutMs: effectiveTimeoutMs(deps, accepted),
       });
     }
     if (deps.draining.aborted) throw shuttingDownError();

@@ -7,7 +7,7 @@ function parse(argv: string[], env: Record<string, string> = {}) {
 }
 
 describe('gateway config', () => {
-  test('defaults: port 7200, 5 s timeout, batches of 2000 every 20 ms, 1 MiB messages, a random id', () => {
+  test('defaults: port 7200, 5 s timeout, batches of 2000 every 20 ms, 1 MiB messages, 1 s heartbeat timeout, a random id', () => {
     const config = parse(['--consensus', '127.0.0.1:7100', '--admin-tokens', 'a']);
     expect(config).toMatchObject({
       host: '127.0.0.1',
@@ -18,9 +18,12 @@ describe('gateway config', () => {
       heartbeatBatchMax: 2000,
       heartbeatBatchIntervalMs: 20,
       readMaxBytes: 1024 * 1024,
+      defaultHeartbeatTimeoutMs: 1000, // the consensus nodes' --heartbeat-timeout-ms default
     });
     expect(config.gatewayId).toMatch(/^gw-[0-9a-f]{12}$/);
-    expect(parse(['--consensus', '127.0.0.1:7100', '--admin-tokens', 'a']).gatewayId).not.toBe(config.gatewayId);
+    expect(parse(['--consensus', '127.0.0.1:7100', '--admin-tokens', 'a']).gatewayId).not.toBe(
+      config.gatewayId,
+    );
     expect(Object.isFrozen(config)).toBe(true);
   });
 
@@ -80,6 +83,9 @@ describe('token table', () => {
   });
 
   test('a token may contain "=" after the cluster', () => {
-    expect(buildTokenTable([], ['c1=abc=def']).get('abc=def')).toEqual({ role: 'broker', clusters: new Set(['c1']) });
+    expect(buildTokenTable([], ['c1=abc=def']).get('abc=def')).toEqual({
+      role: 'broker',
+      clusters: new Set(['c1']),
+    });
   });
 });

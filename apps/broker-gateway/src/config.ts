@@ -45,6 +45,13 @@ export const gatewayConfigSchema = {
     description: 'accept every call without a token (development only)',
     default: false,
   }),
+  defaultHeartbeatTimeoutMs: option.int({
+    description:
+      "liveness timeout of a heartbeat without one, reported in heartbeat acks; keep it equal to the consensus nodes' --heartbeat-timeout-ms",
+    default: 1000,
+    min: 100,
+    max: 600_000,
+  }),
   requestTimeoutMs: option.int({
     description: 'deadline of a forwarded call when the caller sets none (or a longer one), in ms',
     default: 5000,
@@ -92,6 +99,8 @@ export interface GatewayConfig {
   /** token → principal (a token listed as admin and broker is admin). */
   readonly tokens: ReadonlyMap<string, Principal>;
   readonly authDisabled: boolean;
+  /** The controller's timeout for a heartbeat without one (acks report it), in ms. */
+  readonly defaultHeartbeatTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly heartbeatBatchMax: number;
   readonly heartbeatBatchIntervalMs: number;
@@ -155,6 +164,7 @@ export function toGatewayConfig(raw: RawGatewayConfig): GatewayConfig {
     gatewayId,
     tokens,
     authDisabled: raw.authDisabled,
+    defaultHeartbeatTimeoutMs: raw.defaultHeartbeatTimeoutMs,
     requestTimeoutMs: raw.requestTimeoutMs,
     heartbeatBatchMax: raw.heartbeatBatchMax,
     heartbeatBatchIntervalMs: raw.heartbeatBatchIntervalMs,

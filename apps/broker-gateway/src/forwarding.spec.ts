@@ -14,7 +14,12 @@ import { untilAborted } from './testing/fake-consensus.js';
 import { type Harness, type HarnessOptions, startHarness, tokens } from './testing/harness.js';
 import { adminSamples, brokerSamples, callSample, clusterA } from './testing/rpc-samples.js';
 
-const register = { clusterName: clusterA, brokerName: 'broker-a', brokerId: 1n, brokerAddress: '10.0.0.1:10911' };
+const register = {
+  clusterName: clusterA,
+  brokerName: 'broker-a',
+  brokerId: 1n,
+  brokerAddress: '10.0.0.1:10911',
+};
 const replicaInfo = { clusterName: clusterA, brokerName: 'broker-a' };
 
 let h: Harness | undefined;
@@ -50,8 +55,12 @@ describe('command mapping', () => {
     const harness = await ready();
     const leader = harness.cluster.nodes[0]!;
     const samples = [
-      ...brokerSamples.filter((s) => s.command !== undefined).map((s) => [harness.broker(tokens.brokerA), s] as const),
-      ...adminSamples.filter((s) => s.command !== undefined).map((s) => [harness.admin(tokens.admin), s] as const),
+      ...brokerSamples
+        .filter((s) => s.command !== undefined)
+        .map((s) => [harness.broker(tokens.brokerA), s] as const),
+      ...adminSamples
+        .filter((s) => s.command !== undefined)
+        .map((s) => [harness.admin(tokens.admin), s] as const),
     ];
     expect(samples).toHaveLength(16); // every ControllerCommand case
     let lastSequence = 0n;
@@ -84,19 +93,29 @@ describe('command mapping', () => {
       create(ControllerReplySchema, {
         reply: {
           case: 'error',
-          value: { condition: ControllerCondition.BROKER_METADATA_NOT_EXIST, rocketmqCode: 2008, message: 'unknown group' },
+          value: {
+            condition: ControllerCondition.BROKER_METADATA_NOT_EXIST,
+            rocketmqCode: 2008,
+            message: 'unknown group',
+          },
         },
       });
     const error = await failure(broker.getReplicaInfo(replicaInfo));
     expect(error.code).toBe(Code.NotFound);
-    expect(readControllerError(error)).toMatchObject({ condition: ControllerCondition.BROKER_METADATA_NOT_EXIST, rocketmqCode: 2008 });
+    expect(readControllerError(error)).toMatchObject({
+      condition: ControllerCondition.BROKER_METADATA_NOT_EXIST,
+      rocketmqCode: 2008,
+    });
     expect(leader.submits).toHaveLength(2); // a controller answer is final: not retried
   });
 
   test('a reply of another case is an INTERNAL error', async () => {
     const harness = await ready();
-    harness.cluster.nodes[0]!.onSubmit = () => create(ControllerReplySchema, { reply: { case: 'applyBrokerId', value: {} } });
-    expect((await failure(harness.broker(tokens.brokerA).getReplicaInfo(replicaInfo))).code).toBe(Code.Internal);
+    harness.cluster.nodes[0]!.onSubmit = () =>
+      create(ControllerReplySchema, { reply: { case: 'applyBrokerId', value: {} } });
+    expect((await failure(harness.broker(tokens.brokerA).getReplicaInfo(replicaInfo))).code).toBe(
+      Code.Internal,
+    );
   });
 });
 
@@ -140,7 +159,9 @@ describe('leader discovery and retries', () => {
     leader.onSubmit = (request) => {
       attempts += 1;
       if (attempts < 3) throw new ConnectError('connection reset by peer', Code.Unavailable);
-      return create(ControllerReplySchema, { reply: { case: request.command!.command.case, value: {} } as never });
+      return create(ControllerReplySchema, {
+        reply: { case: request.command!.command.case, value: {} } as never,
+      });
     };
     await harness.broker(tokens.brokerA).registerBroker(register);
     expect(leader.submits).toHaveLength(3);
@@ -160,7 +181,9 @@ describe('leader discovery and retries', () => {
     let attempts = 0;
     leader.onSubmit = (request) => {
       if (++attempts === 1) throw new ConnectError('stream reset', Code.Unavailable);
-      return create(ControllerReplySchema, { reply: { case: request.command!.command.case, value: {} } as never });
+      return create(ControllerReplySchema, {
+        reply: { case: request.command!.command.case, value: {} } as never,
+      });
     };
     await harness.broker(tokens.brokerA).getReplicaInfo(replicaInfo);
     expect(leader.submits.map((s) => [s.request.clientId, s.request.sequence])).toEqual([
@@ -175,9 +198,14 @@ describe('leader discovery and retries', () => {
     leader.onSubmit = (request) =>
       leader.submits.length === 1
         ? create(ControllerReplySchema, {
-            reply: { case: 'error', value: { condition: ControllerCondition.STALE_SEQUENCE, message: 'stale' } },
+            reply: {
+              case: 'error',
+              value: { condition: ControllerCondition.STALE_SEQUENCE, message: 'stale' },
+            },
           })
-        : create(ControllerReplySchema, { reply: { case: request.command!.command.case, value: {} } as never });
+        : create(ControllerReplySchema, {
+            reply: { case: request.command!.command.case, value: {} } as never,
+          });
     await harness.broker(tokens.brokerA).registerBroker(register);
     expect(leader.submits).toHaveLength(2);
     expect(sessionOf(leader, 1).clientId).toBe('gw-test');
@@ -256,7 +284,12 @@ describe('bounds and request ids', () => {
     let release = (): void => {};
     leader.onSubmit = (request) =>
       new Promise((resolve) => {
-        release = () => resolve(create(ControllerReplySchema, { reply: { case: request.command!.command.case, value: {} } as never }));
+        release = () =>
+          resolve(
+            create(ControllerReplySchema, {
+              reply: { case: request.command!.command.case, value: {} } as never,
+            }),
+          );
       });
     const first = harness.broker(tokens.brokerA).getReplicaInfo(replicaInfo);
     await waitFor(() => leader.submits.length === 1);
@@ -282,7 +315,9 @@ describe('bounds and request ids', () => {
     expect(leader.submits[0]!.request.requestId).toBe('req-42');
     expect(leader.submits[0]!.headers.get(REQUEST_ID_HEADER)).toBe('req-42');
 
-    await harness.broker(tokens.brokerA, { [REQUEST_ID_HEADER]: 'bad id with spaces' }).getReplicaInfo(replicaInfo);
+    await harness
+      .broker(tokens.brokerA, { [REQUEST_ID_HEADER]: 'bad id with spaces' })
+      .getReplicaInfo(replicaInfo);
     await harness.broker(tokens.brokerA).getReplicaInfo(replicaInfo);
     const [, second, third] = leader.submits.map((s) => s.request.requestId);
     expect(second).toMatch(/^[0-9a-f-]{36}$/);
@@ -294,9 +329,17 @@ describe('bounds and request ids', () => {
     const harness = await ready();
     await harness.broker(tokens.brokerA).getReplicaInfo(replicaInfo);
     await failure(harness.broker().getReplicaInfo(replicaInfo));
-    expect(await harness.metric('regent_gateway_requests_total', { rpc: 'BrokerService/GetReplicaInfo', code: 'ok' })).toBe(1);
     expect(
-      await harness.metric('regent_gateway_requests_total', { rpc: 'BrokerService/GetReplicaInfo', code: 'unauthenticated' }),
+      await harness.metric('regent_gateway_requests_total', {
+        rpc: 'BrokerService/GetReplicaInfo',
+        code: 'ok',
+      }),
+    ).toBe(1);
+    expect(
+      await harness.metric('regent_gateway_requests_total', {
+        rpc: 'BrokerService/GetReplicaInfo',
+        code: 'unauthenticated',
+      }),
     ).toBe(1);
     const text = await harness.registry.metrics();
     expect(text).toMatch(/regent_gateway_request_seconds_count\{rpc="BrokerService\/GetReplicaInfo"\} 2/);
@@ -310,7 +353,12 @@ describe('status, membership and snapshots', () => {
     const fromBroker = await harness.broker(tokens.brokerA).getControllerMetadata({});
     const fromAdmin = await harness.admin(tokens.admin).getControllerMetadata({});
     for (const { metadata } of [fromBroker, fromAdmin]) {
-      expect(metadata).toMatchObject({ group: 'regent-test', leaderId: 1n, leaderAddress: leader.address, isLeader: true });
+      expect(metadata).toMatchObject({
+        group: 'regent-test',
+        leaderId: 1n,
+        leaderAddress: leader.address,
+        isLeader: true,
+      });
       expect(metadata?.peers).toHaveLength(3);
     }
   });
@@ -340,7 +388,9 @@ describe('status, membership and snapshots', () => {
     const harness = await ready();
     const [node0, node1] = harness.cluster.nodes;
     harness.cluster.setLeader(1);
-    const changed = await harness.admin(tokens.admin).changeMembership({ change: MembershipChange.REMOVE_NODE, nodeId: 3n });
+    const changed = await harness
+      .admin(tokens.admin)
+      .changeMembership({ change: MembershipChange.REMOVE_NODE, nodeId: 3n });
     expect(changed.peers).toHaveLength(3);
     expect(node0!.membershipChanges).toHaveLength(0);
     expect(node1!.membershipChanges).toHaveLength(1);

@@ -148,6 +148,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     streams: new StreamRegistry(),
     metrics,
     requestTimeoutMs: config.requestTimeoutMs,
+    defaultHeartbeatTimeoutMs: BigInt(config.defaultHeartbeatTimeoutMs),
     inflight: new Slots(config.maxInFlight, 'forwarded calls'),
     heartbeatStreams: new Slots(tuning.heartbeatStreamsMax, 'heartbeat streams'),
     watchStreams: new Slots(tuning.watchStreamsMax, 'watch streams'),

@@ -18,7 +18,12 @@ const heartbeat = (brokerId: number) =>
     brokerId: BigInt(brokerId),
   });
 const suspicion = (brokerId: number) =>
-  create(StreamSuspicionSchema, { clusterName: 'c', brokerName: 'b', brokerId: BigInt(brokerId), streamId: `s${brokerId}` });
+  create(StreamSuspicionSchema, {
+    clusterName: 'c',
+    brokerName: 'b',
+    brokerId: BigInt(brokerId),
+    streamId: `s${brokerId}`,
+  });
 
 interface Delivery {
   readonly request: ReportHeartbeatsRequest;
@@ -48,7 +53,8 @@ function fakeSender(auto: readonly string[]) {
       if (auto.includes(address)) resolve();
     });
   const of = (address: string) => deliveries.get(address) ?? [];
-  const ids = (address: string) => of(address).flatMap((d) => d.request.heartbeats.map((h) => Number(h.brokerId)));
+  const ids = (address: string) =>
+    of(address).flatMap((d) => d.request.heartbeats.map((h) => Number(h.brokerId)));
   return { send, of, ids };
 }
 
@@ -103,9 +109,14 @@ describe('HeartbeatBatcher', () => {
     const nodes = fakeSender(['n1', 'n2', 'n3']);
     const b = batcher(nodes.send, { intervalMs: 5 });
     b.add(heartbeat(1), 1n);
-    await waitFor(() => nodes.of('n1').length === 1 && nodes.of('n3').length === 1, { what: 'the interval flush' });
+    await waitFor(() => nodes.of('n1').length === 1 && nodes.of('n3').length === 1, {
+      what: 'the interval flush',
+    });
     expect(nodes.ids('n2')).toEqual([1]);
-    await waitFor(async () => (await counter('regent_gateway_heartbeat_batches_total', { node: 'n3', result: 'ok' })) === 1);
+    await waitFor(
+      async () =>
+        (await counter('regent_gateway_heartbeat_batches_total', { node: 'n3', result: 'ok' })) === 1,
+    );
     await b.close(100);
   });
 
@@ -127,14 +138,18 @@ describe('HeartbeatBatcher', () => {
     const b = batcher(nodes.send, { batchMax: 1, queueBatchesMax: 2 });
     for (let id = 1; id <= 6; id++) {
       b.add(heartbeat(id), BigInt(id));
-      await waitFor(() => nodes.ids('n1').length === id && nodes.ids('n3').length === id, { what: `batch ${id}` });
+      await waitFor(() => nodes.ids('n1').length === id && nodes.ids('n3').length === id, {
+        what: `batch ${id}`,
+      });
     }
     expect(nodes.ids('n1')).toEqual([1, 2, 3, 4, 5, 6]);
     expect(nodes.ids('n3')).toEqual([1, 2, 3, 4, 5, 6]);
     // n2 has batch 1 in flight; 2..6 queued in a queue of 2: 2, 3 and 4 were dropped.
     expect(nodes.ids('n2')).toEqual([1]);
     expect(await counter('regent_gateway_heartbeat_dropped_total')).toBe(3);
-    expect(await counter('regent_gateway_heartbeat_batches_total', { node: 'n2', result: 'dropped' })).toBe(3);
+    expect(await counter('regent_gateway_heartbeat_batches_total', { node: 'n2', result: 'dropped' })).toBe(
+      3,
+    );
     nodes.of('n2')[0]!.resolve();
     await waitFor(() => nodes.of('n2').length === 2, { what: 'n2 to get its queue' });
     // The queued batches 5 and 6 follow in order (one request each: batchMax is 1).
@@ -166,13 +181,15 @@ describe('HeartbeatBatcher', () => {
     await b.close(100);
   });
 
-  test("the suspicions of a dropped batch are kept and sent with the next request", async () => {
+  test('the suspicions of a dropped batch are kept and sent with the next request', async () => {
     const nodes = fakeSender(['n1', 'n3']);
     const b = batcher(nodes.send, { batchMax: 1, queueBatchesMax: 1 });
     b.add(heartbeat(1), 1n); // in flight on n2
     b.suspect(suspicion(2)); // queued
     b.add(heartbeat(3), 3n); // drops the suspicion's batch; its suspicion is carried
-    expect(await counter('regent_gateway_heartbeat_batches_total', { node: 'n2', result: 'dropped' })).toBe(1);
+    expect(await counter('regent_gateway_heartbeat_batches_total', { node: 'n2', result: 'dropped' })).toBe(
+      1,
+    );
     nodes.of('n2')[0]!.resolve();
     await waitFor(() => nodes.of('n2').length === 2);
     const { request } = nodes.of('n2')[1]!;
@@ -194,7 +211,10 @@ describe('HeartbeatBatcher', () => {
     expect(retry.suspicions.map((s) => s.streamId)).toEqual(['s9']);
     expect(await counter('regent_gateway_heartbeat_batches_total', { node: 'n2', result: 'error' })).toBe(1);
     nodes.of('n2')[1]!.resolve();
-    await waitFor(async () => (await counter('regent_gateway_heartbeat_batches_total', { node: 'n2', result: 'ok' })) === 1);
+    await waitFor(
+      async () =>
+        (await counter('regent_gateway_heartbeat_batches_total', { node: 'n2', result: 'ok' })) === 1,
+    );
     await b.close(100);
   });
 

@@ -2,7 +2,7 @@
 // sequences; a stream's break is a suspicion sent at once (unless an older stream closes after a newer one opened,
 // RocketMQ #11045); a down or stuck node does not hold up the others; draining the gateway is no suspicion.
 import { create } from '@bufbuild/protobuf';
-import { Code, type Client, ConnectError } from '@connectrpc/connect';
+import { type Client, Code, ConnectError } from '@connectrpc/connect';
 import { readControllerError } from '@regent/proto';
 import type { BrokerService, HeartbeatStreamRequest, HeartbeatStreamResponse } from '@regent/proto/broker';
 import { HeartbeatStreamRequestSchema } from '@regent/proto/broker';
@@ -71,11 +71,15 @@ describe('unary Heartbeat', () => {
     const t = await harness();
     const broker = t.broker(tokens.brokerA);
     const first = await broker.heartbeat({ heartbeat: heartbeatOf(clusterA, 1n) });
-    const second = await broker.heartbeat({ heartbeat: { ...heartbeatOf(clusterA, 2n), heartbeatTimeoutMs: 3000n } });
+    const second = await broker.heartbeat({
+      heartbeat: { ...heartbeatOf(clusterA, 2n), heartbeatTimeoutMs: 3000n },
+    });
     expect(first.effectiveTimeoutMs).toBe(10_000n); // the controller default for a heartbeat without one
     expect(second.effectiveTimeoutMs).toBe(3000n);
     for (const node of t.cluster.nodes) {
-      await waitFor(() => node.heartbeatsReceived() === 2, { what: `both heartbeats at node ${node.nodeId}` });
+      await waitFor(() => node.heartbeatsReceived() === 2, {
+        what: `both heartbeats at node ${node.nodeId}`,
+      });
       expect(node.reports.every((r) => r.request.gatewayId === 'gw-test')).toBe(true);
       const [a, b] = sequencesAt(node);
       expect(b).toBeGreaterThan(a!);
@@ -93,7 +97,10 @@ describe('unary Heartbeat', () => {
         (e: unknown) => ConnectError.from(e),
       );
     expect(error?.code).toBe(Code.InvalidArgument);
-    expect(readControllerError(error)).toMatchObject({ condition: ControllerCondition.INVALID_REQUEST, field: 'heartbeat.broker_id' });
+    expect(readControllerError(error)).toMatchObject({
+      condition: ControllerCondition.INVALID_REQUEST,
+      field: 'heartbeat.broker_id',
+    });
     await t.broker(tokens.brokerA).heartbeat({ heartbeat: heartbeatOf(clusterA) });
     await waitFor(() => t.cluster.nodes[0]!.heartbeatsReceived() > 0);
     expect(t.cluster.nodes[0]!.heartbeatsReceived()).toBe(1);
@@ -107,14 +114,22 @@ describe('unary Heartbeat', () => {
     const broker = t.broker(tokens.brokerA);
     for (let id = 1n; id <= 20n; id++) {
       await broker.heartbeat({ heartbeat: heartbeatOf(clusterA, id) });
-      await waitFor(() => healthy!.heartbeatsReceived() === Number(id), { what: `heartbeat ${id} at the healthy node` });
+      await waitFor(() => healthy!.heartbeatsReceived() === Number(id), {
+        what: `heartbeat ${id} at the healthy node`,
+      });
     }
     expect(stuck!.reports).toHaveLength(1); // one request in flight, the rest queued or dropped
-    await waitFor(async () => (await t.metric('regent_gateway_heartbeat_dropped_total')) > 0, { what: 'drops' });
-    await waitFor(async () => (await t.metric('regent_gateway_heartbeat_batches_total', { node: down!.address, result: 'error' })) > 0);
-    expect(await t.metric('regent_gateway_heartbeat_batches_total', { node: healthy!.address, result: 'ok' })).toBeGreaterThanOrEqual(
-      20,
+    await waitFor(async () => (await t.metric('regent_gateway_heartbeat_dropped_total')) > 0, {
+      what: 'drops',
+    });
+    await waitFor(
+      async () =>
+        (await t.metric('regent_gateway_heartbeat_batches_total', { node: down!.address, result: 'error' })) >
+        0,
     );
+    expect(
+      await t.metric('regent_gateway_heartbeat_batches_total', { node: healthy!.address, result: 'ok' }),
+    ).toBeGreaterThanOrEqual(20);
   });
 });
 
@@ -127,12 +142,16 @@ describe('HeartbeatStream', () => {
       expect(ack.value).toMatchObject({ acceptedCount: n, effectiveTimeoutMs: 10_000n });
     }
     for (const node of t.cluster.nodes) {
-      await waitFor(() => node.heartbeatsReceived() === 3, { what: `three heartbeats at node ${node.nodeId}` });
+      await waitFor(() => node.heartbeatsReceived() === 3, {
+        what: `three heartbeats at node ${node.nodeId}`,
+      });
       expect(new Set(sequencesAt(node)).size).toBe(1);
     }
     expect(await t.metric('regent_gateway_active_streams')).toBe(1);
     stream.abort();
-    await waitFor(async () => (await t.metric('regent_gateway_active_streams')) === 0, { what: 'the stream to close' });
+    await waitFor(async () => (await t.metric('regent_gateway_active_streams')) === 0, {
+      what: 'the stream to close',
+    });
   });
 
   test('a broken stream is a suspicion at once, to every node, naming the stream and its opening sequence', async () => {
@@ -160,7 +179,9 @@ describe('HeartbeatStream', () => {
     const stream = openStream(t.broker(tokens.brokerA));
     await stream.send(heartbeatOf(clusterA));
     expect((await stream.end()).done).toBe(true);
-    await waitFor(() => t.cluster.nodes.every((n) => suspicionsAt(n).length === 1), { what: 'the suspicions' });
+    await waitFor(() => t.cluster.nodes.every((n) => suspicionsAt(n).length === 1), {
+      what: 'the suspicions',
+    });
   });
 
   test('an older stream closing after a newer one opened is no suspicion (#11045); the newer one is', async () => {
@@ -174,7 +195,9 @@ describe('HeartbeatStream', () => {
     expect(newerSequence).toBeGreaterThan(olderSequence!);
 
     older.abort();
-    await waitFor(async () => (await t.metric('regent_gateway_active_streams')) === 1, { what: 'the older stream to end' });
+    await waitFor(async () => (await t.metric('regent_gateway_active_streams')) === 1, {
+      what: 'the older stream to end',
+    });
     newer.abort();
     // Suspicions are delivered in order per node, so had the older close been reported, it would come first.
     for (const node of t.cluster.nodes) {
@@ -192,7 +215,10 @@ describe('HeartbeatStream', () => {
       (e: unknown) => ConnectError.from(e),
     );
     expect(error?.code).toBe(Code.InvalidArgument);
-    expect(readControllerError(error)).toMatchObject({ condition: ControllerCondition.INVALID_ARGUMENT, field: 'heartbeat' });
+    expect(readControllerError(error)).toMatchObject({
+      condition: ControllerCondition.INVALID_ARGUMENT,
+      field: 'heartbeat',
+    });
     await waitFor(() => t.cluster.nodes.every((n) => suspicionsAt(n).length === 1));
     expect(suspicionsAt(t.cluster.nodes[0]!)[0]!.brokerId).toBe(1n);
     expect(t.cluster.nodes[0]!.heartbeatsReceived()).toBe(1);

@@ -7,7 +7,14 @@ import { createClient } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
 import { BrokerService } from '@regent/proto/broker';
 import { REQUEST_ID_HEADER } from '@regent/service-kit';
-import { freePort, type ManagedProcess, spawnTs, WORKSPACE_ROOT, waitFor, waitForHttpOk } from '@regent/testing';
+import {
+  freePort,
+  type ManagedProcess,
+  spawnTs,
+  WORKSPACE_ROOT,
+  waitFor,
+  waitForHttpOk,
+} from '@regent/testing';
 import { type FakeCluster, startFakeCluster } from './testing/fake-consensus.js';
 import { tokens } from './testing/harness.js';
 import { clusterA, heartbeatOf } from './testing/rpc-samples.js';
@@ -15,7 +22,13 @@ import { clusterA, heartbeatOf } from './testing/rpc-samples.js';
 const entry = 'apps/broker-gateway/src/main.ts';
 
 async function runToExit(args: readonly string[], env: Record<string, string> = {}) {
-  const argv = ['--conditions=@regent/source', '--import', 'tsx', '--no-warnings', join(WORKSPACE_ROOT, entry)];
+  const argv = [
+    '--conditions=@regent/source',
+    '--import',
+    'tsx',
+    '--no-warnings',
+    join(WORKSPACE_ROOT, entry),
+  ];
   return promisify(execFile)(process.execPath, [...argv, ...args], {
     cwd: WORKSPACE_ROOT,
     timeout: 20_000,
@@ -57,7 +70,10 @@ describe('broker-gateway process', () => {
   });
 
   test('/healthz answers; /readyz turns ready once the leader is known', async () => {
-    expect(await (await fetch(`${baseUrl}/healthz`)).json()).toMatchObject({ status: 'ok', gatewayId: 'gw-process' });
+    expect(await (await fetch(`${baseUrl}/healthz`)).json()).toMatchObject({
+      status: 'ok',
+      gatewayId: 'gw-process',
+    });
     await waitForHttpOk(`${baseUrl}/readyz`);
     expect(await (await fetch(`${baseUrl}/readyz`)).json()).toMatchObject({
       ready: true,
@@ -94,11 +110,17 @@ describe('broker-gateway process', () => {
     });
     expect(response.status).toBe(200);
     expect(response.headers.get(REQUEST_ID_HEADER)).toBe('req-json-1');
-    expect(await response.json()).toEqual({ clusterName: clusterA, brokerName: 'broker-a', nextBrokerId: '1' });
+    expect(await response.json()).toEqual({
+      clusterName: clusterA,
+      brokerName: 'broker-a',
+      nextBrokerId: '1',
+    });
     const submit = cluster.nodes[1]!.submits.at(-1)!;
     expect(submit.request.requestId).toBe('req-json-1');
     expect(submit.request.command?.command.case).toBe('getNextBrokerId');
-    await waitFor(() => gateway.output().includes('"requestId":"req-json-1"'), { what: 'a log line with the request id' });
+    await waitFor(() => gateway.output().includes('"requestId":"req-json-1"'), {
+      what: 'a log line with the request id',
+    });
   });
 
   test('JSON without a token is 401 unauthenticated', async () => {
@@ -126,7 +148,9 @@ describe('broker-gateway process', () => {
       }),
     );
     await client.heartbeat({ heartbeat: heartbeatOf(clusterA, 3n) });
-    await waitFor(() => cluster.nodes.every((node) => node.heartbeatsReceived() === 1), { what: 'the heartbeat everywhere' });
+    await waitFor(() => cluster.nodes.every((node) => node.heartbeatsReceived() === 1), {
+      what: 'the heartbeat everywhere',
+    });
     expect(cluster.nodes[0]!.reports[0]!.request.gatewayId).toBe('gw-process');
   });
 
@@ -142,7 +166,9 @@ describe('broker-gateway process', () => {
     expect(text).toMatch(
       /^regent_gateway_requests_total\{rpc="BrokerService\/GetNextBrokerId",code="ok",app="broker-gateway"\} 1$/m,
     );
-    expect(text).toMatch(/^regent_gateway_requests_total\{rpc="BrokerService\/GetReplicaInfo",code="unauthenticated",/m);
+    expect(text).toMatch(
+      /^regent_gateway_requests_total\{rpc="BrokerService\/GetReplicaInfo",code="unauthenticated",/m,
+    );
     expect(text).toContain('regent_gateway_request_seconds_bucket');
     expect(text).toMatch(/^regent_gateway_heartbeats_total\{app="broker-gateway"\} 1$/m);
     expect(text).toContain('regent_gateway_active_streams');

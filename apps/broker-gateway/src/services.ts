@@ -51,6 +51,8 @@ export interface ServiceDeps {
   readonly streams: StreamRegistry;
   readonly metrics: GatewayMetrics;
   readonly requestTimeoutMs: number;
+  /** What acks report for a heartbeat without its own timeout (the consensus nodes' default), in ms. */
+  readonly defaultHeartbeatTimeoutMs: bigint;
   /** Forwarded calls in flight (--max-in-flight). */
   readonly inflight: Slots;
   readonly heartbeatStreams: Slots;
@@ -62,9 +64,6 @@ export interface ServiceDeps {
   readonly watchBackoff: Backoff;
   readonly watchRetriesMax: number;
 }
-
-/** The controller's liveness timeout for a heartbeat without one (RocketMQ DEFAULT_BROKER_CHANNEL_EXPIRED_TIME). */
-export const defaultHeartbeatTimeoutMs = 10_000n;
 
 /** Throws the violation's INVALID_ARGUMENT error, if any. */
 export function check(violation: Violation | undefined): void {

@@ -4,10 +4,10 @@ import { create } from '@bufbuild/protobuf';
 import { Code } from '@connectrpc/connect';
 import { readControllerError } from '@regent/proto';
 import {
-  ChangeMembershipRequestSchema,
-  CleanBrokerDataRequestSchema,
   ElectMasterRequestSchema as AdminElectMasterRequestSchema,
   GetSyncStateDataRequestSchema as AdminGetSyncStateDataRequestSchema,
+  ChangeMembershipRequestSchema,
+  CleanBrokerDataRequestSchema,
   GetBrokerLivenessRequestSchema,
   GetElectionAuditRequestSchema,
   GetElectionPolicyRequestSchema,
@@ -175,17 +175,28 @@ const heartbeat = {
 };
 const labels16 = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, 'v']));
 
-function rows<T>(validate: (request: T) => { field: string } | undefined, table: readonly (readonly [string, T, string | undefined])[]) {
-  return table.map(([description, request, field]) => [description, () => validate(request)?.field, field] as const);
+function rows<T>(
+  validate: (request: T) => { field: string } | undefined,
+  table: readonly (readonly [string, T, string | undefined])[],
+) {
+  return table.map(
+    ([description, request, field]) => [description, () => validate(request)?.field, field] as const,
+  );
 }
 
-describe.each<readonly [string, readonly (readonly [string, () => string | undefined, string | undefined])[]]>([
+describe.each<
+  readonly [string, readonly (readonly [string, () => string | undefined, string | undefined])[]]
+>([
   [
     'GetNextBrokerId',
     rows(validateGetNextBrokerId, [
       ['valid', create(GetNextBrokerIdRequestSchema, group), undefined],
       ['no cluster', create(GetNextBrokerIdRequestSchema, { brokerName: 'b' }), 'cluster_name'],
-      ['bad broker name', create(GetNextBrokerIdRequestSchema, { ...group, brokerName: 'a.b' }), 'broker_name'],
+      [
+        'bad broker name',
+        create(GetNextBrokerIdRequestSchema, { ...group, brokerName: 'a.b' }),
+        'broker_name',
+      ],
     ]),
   ],
   [
@@ -193,44 +204,108 @@ describe.each<readonly [string, readonly (readonly [string, () => string | undef
     rows(validateApplyBrokerId, [
       [
         'valid',
-        create(ApplyBrokerIdRequestSchema, { ...group, appliedBrokerId: 1n, registerCheckCode: '10.0.0.1:1;5' }),
+        create(ApplyBrokerIdRequestSchema, {
+          ...group,
+          appliedBrokerId: 1n,
+          registerCheckCode: '10.0.0.1:1;5',
+        }),
         undefined,
       ],
       [
         'id 0',
-        create(ApplyBrokerIdRequestSchema, { ...group, appliedBrokerId: 0n, registerCheckCode: '10.0.0.1:1;5' }),
+        create(ApplyBrokerIdRequestSchema, {
+          ...group,
+          appliedBrokerId: 0n,
+          registerCheckCode: '10.0.0.1:1;5',
+        }),
         'applied_broker_id',
       ],
-      ['no check code', create(ApplyBrokerIdRequestSchema, { ...group, appliedBrokerId: 1n }), 'register_check_code'],
+      [
+        'no check code',
+        create(ApplyBrokerIdRequestSchema, { ...group, appliedBrokerId: 1n }),
+        'register_check_code',
+      ],
     ]),
   ],
   [
     'RegisterBroker',
     rows(validateRegisterBroker, [
-      ['valid', create(RegisterBrokerRequestSchema, { ...group, brokerId: 2n, brokerAddress: '[::1]:10911' }), undefined],
+      [
+        'valid',
+        create(RegisterBrokerRequestSchema, { ...group, brokerId: 2n, brokerAddress: '[::1]:10911' }),
+        undefined,
+      ],
       ['no id', create(RegisterBrokerRequestSchema, { ...group, brokerAddress: '10.0.0.1:1' }), 'broker_id'],
-      ['bad address', create(RegisterBrokerRequestSchema, { ...group, brokerId: 2n, brokerAddress: 'x' }), 'broker_address'],
+      [
+        'bad address',
+        create(RegisterBrokerRequestSchema, { ...group, brokerId: 2n, brokerAddress: 'x' }),
+        'broker_address',
+      ],
     ]),
   ],
   [
     'Heartbeat',
     rows(validateHeartbeat, [
       ['valid', create(BrokerHeartbeatSchema, heartbeat), undefined],
-      ['unknown progress (-1)', create(BrokerHeartbeatSchema, { ...heartbeat, epoch: -1, maxOffset: -1n, confirmOffset: -1n }), undefined],
+      [
+        'unknown progress (-1)',
+        create(BrokerHeartbeatSchema, { ...heartbeat, epoch: -1, maxOffset: -1n, confirmOffset: -1n }),
+        undefined,
+      ],
       ['16 labels', create(BrokerHeartbeatSchema, { ...heartbeat, labels: labels16 }), undefined],
       ['absent', undefined, 'heartbeat'],
-      ['no broker id', create(BrokerHeartbeatSchema, { ...heartbeat, brokerId: undefined }), 'heartbeat.broker_id'],
+      [
+        'no broker id',
+        create(BrokerHeartbeatSchema, { ...heartbeat, brokerId: undefined }),
+        'heartbeat.broker_id',
+      ],
       ['broker id 0', create(BrokerHeartbeatSchema, { ...heartbeat, brokerId: 0n }), 'heartbeat.broker_id'],
-      ['no cluster', create(BrokerHeartbeatSchema, { ...heartbeat, clusterName: '' }), 'heartbeat.cluster_name'],
-      ['bad address', create(BrokerHeartbeatSchema, { ...heartbeat, brokerAddress: 'h:0' }), 'heartbeat.broker_address'],
+      [
+        'no cluster',
+        create(BrokerHeartbeatSchema, { ...heartbeat, clusterName: '' }),
+        'heartbeat.cluster_name',
+      ],
+      [
+        'bad address',
+        create(BrokerHeartbeatSchema, { ...heartbeat, brokerAddress: 'h:0' }),
+        'heartbeat.broker_address',
+      ],
       ['epoch -2', create(BrokerHeartbeatSchema, { ...heartbeat, epoch: -2 }), 'heartbeat.epoch'],
-      ['max offset -2', create(BrokerHeartbeatSchema, { ...heartbeat, maxOffset: -2n }), 'heartbeat.max_offset'],
-      ['confirm offset -2', create(BrokerHeartbeatSchema, { ...heartbeat, confirmOffset: -2n }), 'heartbeat.confirm_offset'],
-      ['timeout 50 ms', create(BrokerHeartbeatSchema, { ...heartbeat, heartbeatTimeoutMs: 50n }), 'heartbeat.heartbeat_timeout_ms'],
-      ['zone too long', create(BrokerHeartbeatSchema, { ...heartbeat, zone: 'z'.repeat(129) }), 'heartbeat.zone'],
-      ['17 labels', create(BrokerHeartbeatSchema, { ...heartbeat, labels: { ...labels16, k16: 'v' } }), 'heartbeat.labels'],
-      ['label key too long', create(BrokerHeartbeatSchema, { ...heartbeat, labels: { ['k'.repeat(129)]: 'v' } }), 'heartbeat.labels'],
-      ['label value too long', create(BrokerHeartbeatSchema, { ...heartbeat, labels: { k: 'v'.repeat(257) } }), 'heartbeat.labels'],
+      [
+        'max offset -2',
+        create(BrokerHeartbeatSchema, { ...heartbeat, maxOffset: -2n }),
+        'heartbeat.max_offset',
+      ],
+      [
+        'confirm offset -2',
+        create(BrokerHeartbeatSchema, { ...heartbeat, confirmOffset: -2n }),
+        'heartbeat.confirm_offset',
+      ],
+      [
+        'timeout 50 ms',
+        create(BrokerHeartbeatSchema, { ...heartbeat, heartbeatTimeoutMs: 50n }),
+        'heartbeat.heartbeat_timeout_ms',
+      ],
+      [
+        'zone too long',
+        create(BrokerHeartbeatSchema, { ...heartbeat, zone: 'z'.repeat(129) }),
+        'heartbeat.zone',
+      ],
+      [
+        '17 labels',
+        create(BrokerHeartbeatSchema, { ...heartbeat, labels: { ...labels16, k16: 'v' } }),
+        'heartbeat.labels',
+      ],
+      [
+        'label key too long',
+        create(BrokerHeartbeatSchema, { ...heartbeat, labels: { ['k'.repeat(129)]: 'v' } }),
+        'heartbeat.labels',
+      ],
+      [
+        'label value too long',
+        create(BrokerHeartbeatSchema, { ...heartbeat, labels: { k: 'v'.repeat(257) } }),
+        'heartbeat.labels',
+      ],
     ]),
   ],
   [
@@ -269,17 +344,30 @@ describe.each<readonly [string, readonly (readonly [string, () => string | undef
       ],
       [
         'duplicate id',
-        create(AlterSyncStateSetRequestSchema, { ...group, masterBrokerId: 1n, newSyncStateSet: { brokerIds: [1n, 1n] } }),
+        create(AlterSyncStateSetRequestSchema, {
+          ...group,
+          masterBrokerId: 1n,
+          newSyncStateSet: { brokerIds: [1n, 1n] },
+        }),
         'new_sync_state_set.broker_ids[1]',
       ],
       [
         'master epoch -2',
-        create(AlterSyncStateSetRequestSchema, { ...group, masterBrokerId: 1n, masterEpoch: -2, newSyncStateSet: {} }),
+        create(AlterSyncStateSetRequestSchema, {
+          ...group,
+          masterBrokerId: 1n,
+          masterEpoch: -2,
+          newSyncStateSet: {},
+        }),
         'master_epoch',
       ],
       [
         'set epoch -2',
-        create(AlterSyncStateSetRequestSchema, { ...group, masterBrokerId: 1n, newSyncStateSet: { epoch: -2 } }),
+        create(AlterSyncStateSetRequestSchema, {
+          ...group,
+          masterBrokerId: 1n,
+          newSyncStateSet: { epoch: -2 },
+        }),
         'new_sync_state_set.epoch',
       ],
     ]),
@@ -294,14 +382,25 @@ describe.each<readonly [string, readonly (readonly [string, () => string | undef
   [
     'GetSyncStateData (broker)',
     rows(validateGetSyncStateData, [
-      ['valid', create(GetSyncStateDataRequestSchema, { clusterName: 'c', brokerNames: ['a', 'b'] }), undefined],
+      [
+        'valid',
+        create(GetSyncStateDataRequestSchema, { clusterName: 'c', brokerNames: ['a', 'b'] }),
+        undefined,
+      ],
       ['empty list', create(GetSyncStateDataRequestSchema, { clusterName: 'c' }), 'broker_names'],
       [
         '1025 names',
-        create(GetSyncStateDataRequestSchema, { clusterName: 'c', brokerNames: Array.from({ length: 1025 }, (_, i) => `b${i}`) }),
+        create(GetSyncStateDataRequestSchema, {
+          clusterName: 'c',
+          brokerNames: Array.from({ length: 1025 }, (_, i) => `b${i}`),
+        }),
         'broker_names',
       ],
-      ['bad name', create(GetSyncStateDataRequestSchema, { clusterName: 'c', brokerNames: ['a', 'b c'] }), 'broker_names[1]'],
+      [
+        'bad name',
+        create(GetSyncStateDataRequestSchema, { clusterName: 'c', brokerNames: ['a', 'b c'] }),
+        'broker_names[1]',
+      ],
     ]),
   ],
   [
@@ -323,7 +422,11 @@ describe.each<readonly [string, readonly (readonly [string, () => string | undef
     rows(validateAdminElectMaster, [
       ['ordinary', create(AdminElectMasterRequestSchema, group), undefined],
       ['designated', create(AdminElectMasterRequestSchema, { ...group, designatedBrokerId: 2n }), undefined],
-      ['designated 0', create(AdminElectMasterRequestSchema, { ...group, designatedBrokerId: 0n }), 'designated_broker_id'],
+      [
+        'designated 0',
+        create(AdminElectMasterRequestSchema, { ...group, designatedBrokerId: 0n }),
+        'designated_broker_id',
+      ],
     ]),
   ],
   [
@@ -332,7 +435,10 @@ describe.each<readonly [string, readonly (readonly [string, () => string | undef
       ['whole group, no cluster', create(CleanBrokerDataRequestSchema, { brokerName: 'b' }), undefined],
       [
         '65 ids',
-        create(CleanBrokerDataRequestSchema, { brokerName: 'b', brokerIds: Array.from({ length: 65 }, (_, i) => BigInt(i + 1)) }),
+        create(CleanBrokerDataRequestSchema, {
+          brokerName: 'b',
+          brokerIds: Array.from({ length: 65 }, (_, i) => BigInt(i + 1)),
+        }),
         'broker_ids',
       ],
       ['id 0', create(CleanBrokerDataRequestSchema, { brokerName: 'b', brokerIds: [0n] }), 'broker_ids[0]'],
@@ -341,7 +447,11 @@ describe.each<readonly [string, readonly (readonly [string, () => string | undef
   [
     'UpdateControllerConfig',
     rows(validateUpdateControllerConfig, [
-      ['valid', create(UpdateControllerConfigRequestSchema, { entries: { enableElectUncleanMaster: 'true' } }), undefined],
+      [
+        'valid',
+        create(UpdateControllerConfigRequestSchema, { entries: { enableElectUncleanMaster: 'true' } }),
+        undefined,
+      ],
       ['empty', create(UpdateControllerConfigRequestSchema, {}), 'entries'],
       [
         '65 entries',
@@ -351,7 +461,11 @@ describe.each<readonly [string, readonly (readonly [string, () => string | undef
         'entries',
       ],
       ['bad key', create(UpdateControllerConfigRequestSchema, { entries: { 'a b': 'v' } }), 'entries'],
-      ['long value', create(UpdateControllerConfigRequestSchema, { entries: { k: 'v'.repeat(1025) } }), 'entries'],
+      [
+        'long value',
+        create(UpdateControllerConfigRequestSchema, { entries: { k: 'v'.repeat(1025) } }),
+        'entries[k]',
+      ],
     ]),
   ],
   [
@@ -398,7 +512,11 @@ describe.each<readonly [string, readonly (readonly [string, () => string | undef
       ]),
       ...rows(validateGetElectionAudit, [
         ['valid', create(GetElectionAuditRequestSchema, { clusterName: 'c', limit: 5 }), undefined],
-        ['bad group', create(GetElectionAuditRequestSchema, { clusterName: 'c', brokerName: 'a*' }), 'broker_name'],
+        [
+          'bad group',
+          create(GetElectionAuditRequestSchema, { clusterName: 'c', brokerName: 'a*' }),
+          'broker_name',
+        ],
       ]),
     ],
   ],
@@ -415,9 +533,17 @@ describe.each<readonly [string, readonly (readonly [string, () => string | undef
         }),
         undefined,
       ],
-      ['remove', create(ChangeMembershipRequestSchema, { change: MembershipChange.REMOVE_NODE, nodeId: 3n }), undefined],
+      [
+        'remove',
+        create(ChangeMembershipRequestSchema, { change: MembershipChange.REMOVE_NODE, nodeId: 3n }),
+        undefined,
+      ],
       ['no change', create(ChangeMembershipRequestSchema, { nodeId: 3n }), 'change'],
-      ['unknown change', create(ChangeMembershipRequestSchema, { change: 99 as MembershipChange, nodeId: 3n }), 'change'],
+      [
+        'unknown change',
+        create(ChangeMembershipRequestSchema, { change: 99 as MembershipChange, nodeId: 3n }),
+        'change',
+      ],
       ['no node', create(ChangeMembershipRequestSchema, { change: MembershipChange.REMOVE_NODE }), 'node_id'],
       [
         'add without address',
@@ -437,7 +563,9 @@ describe.each<readonly [string, readonly (readonly [string, () => string | undef
 
 describe('violationError', () => {
   test('is INVALID_ARGUMENT with condition INVALID_ARGUMENT and the field', () => {
-    const violation = validateRegisterBroker(create(RegisterBrokerRequestSchema, { ...group, brokerAddress: '1.2.3.4:5' }));
+    const violation = validateRegisterBroker(
+      create(RegisterBrokerRequestSchema, { ...group, brokerAddress: '1.2.3.4:5' }),
+    );
     const error = violationError(violation!);
     expect(error.code).toBe(Code.InvalidArgument);
     expect(readControllerError(error)).toMatchObject({

@@ -336,7 +336,7 @@ export function validateUpdateControllerConfig(request: UpdateControllerConfigRe
       );
     }
     if (value.length > configValueLengthMax) {
-      return invalid('entries', `key ${quote(key)}: value longer than ${configValueLengthMax} characters`);
+      return invalid(`entries[${key}]`, `value longer than ${configValueLengthMax} characters`);
     }
   }
   return undefined;

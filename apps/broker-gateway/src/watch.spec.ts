@@ -57,7 +57,9 @@ async function collect(
   const received: WatchEventsResponse[] = [];
   const stop = new AbortController();
   try {
-    for await (const message of harness.admin(tokens.admin).watchEvents({ fromIndex }, { signal: stop.signal })) {
+    for await (const message of harness
+      .admin(tokens.admin)
+      .watchEvents({ fromIndex }, { signal: stop.signal })) {
       received.push(message);
       onMessage(received);
       if (until(received)) break;
@@ -69,7 +71,11 @@ async function collect(
 }
 
 const positions = (received: WatchEventsResponse[]) =>
-  received.map((m) => (m.item.case === 'event' ? `${m.item.value.index}.${m.item.value.position}` : `resync@${m.item.value?.index}`));
+  received.map((m) =>
+    m.item.case === 'event'
+      ? `${m.item.value.index}.${m.item.value.position}`
+      : `resync@${m.item.value?.index}`,
+  );
 
 describe('WatchEvents proxy', () => {
   test("resumes on another node from the last index seen when the leader's stream breaks, without duplicates", async () => {
@@ -127,7 +133,9 @@ describe('WatchEvents proxy', () => {
       },
     );
     expect(positions(received)).toEqual(['1.0', '2.0', '3.0']);
-    const resumedOn = harness.cluster.nodes.slice(1).flatMap((n) => n.watches.map((w) => w.request.fromIndex));
+    const resumedOn = harness.cluster.nodes
+      .slice(1)
+      .flatMap((n) => n.watches.map((w) => w.request.fromIndex));
     expect(resumedOn).toContain(2n);
     await waitFor(async () => (await harness.metric('regent_gateway_active_streams')) === 0, {
       what: 'the cancelled watch to end on the gateway',

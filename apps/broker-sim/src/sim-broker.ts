@@ -74,6 +74,8 @@ export class SimBroker {
   private replicating = false;
   private lastGrowthMs = 0;
   private failure: string | undefined;
+  /** Wall clock (unix ms) when the last role event reached this broker; 0 before any (for failover timing). */
+  private roleChangedAtMs = 0;
 
   constructor(
     readonly spec: SimBrokerSpec,
@@ -221,6 +223,7 @@ export class SimBroker {
       heartbeatStream: status?.heartbeat.streamState ?? 'down',
       natsConnected: status?.natsConnected ?? false,
       counters: status?.counters ?? {},
+      roleChangedAtMs: this.roleChangedAtMs,
       failure: this.failure ?? status?.failure?.message ?? null,
     };
   }
@@ -255,6 +258,7 @@ export class SimBroker {
   private async followRoleEvents(agent: BrokerAgent): Promise<void> {
     for await (const event of agent.roleEvents()) {
       if (agent !== this.agent) return;
+      this.roleChangedAtMs = Date.now();
       this.onRoleEvent(event);
     }
   }

@@ -2,9 +2,15 @@
 import { type ConfigOf, option, validateAddress } from '@regent/service-kit';
 
 export const consensusConfigSchema = {
-  nodeId: option.int({ description: 'this node id (positive, unique in the cluster)', min: 1, required: true }),
+  nodeId: option.int({
+    description: 'this node id (positive, unique in the cluster)',
+    min: 1,
+    required: true,
+  }),
   peers: option.list({
-    description: 'initial members as id=host:port (this node included); used only to bootstrap a new data dir',
+    description:
+      'initial members as id=host:port (this node included); used only to bootstrap a new data dir. With --join: ' +
+      'the existing members, whose addresses the node uses until it learns the membership from the leader',
     default: [],
     validate: (list) => {
       for (const p of list) {
@@ -16,15 +22,35 @@ export const consensusConfigSchema = {
       return undefined;
     },
   }),
+  peerOverrides: option.list({
+    description:
+      'id=host:port pairs this node dials instead of the replicated address of that peer (fault-injecting proxies, NAT)',
+    default: [],
+    validate: (list) =>
+      list.every((p) => /^\d+=[^\s=]+:\d+$/.test(p)) ? undefined : 'expected id=host:port pairs',
+  }),
   join: option.bool({
-    description: 'start as a new member with no initial membership; it learns it from the leader after being added',
+    description:
+      'start as a new member with no initial membership; it learns it from the leader after being added ' +
+      '(give the existing members with --peers so it can answer the leader)',
     default: false,
   }),
   host: option.string({ description: 'listen host', default: '127.0.0.1' }),
-  port: option.int({ description: 'listen port (Raft peers, consensus API, health, metrics)', min: 0, max: 65535, default: 7101 }),
-  advertise: option.string({ description: 'address peers and clients use for this node (default host:port)', default: '' }),
+  port: option.int({
+    description: 'listen port (Raft peers, consensus API, health, metrics)',
+    min: 0,
+    max: 65535,
+    default: 7101,
+  }),
+  advertise: option.string({
+    description: 'address peers and clients use for this node (default host:port)',
+    default: '',
+  }),
   dataDir: option.string({ description: 'data directory (WAL and snapshots)', default: './.data/consensus' }),
-  group: option.string({ description: 'Raft group name (peers of another group are refused)', default: 'regent' }),
+  group: option.string({
+    description: 'Raft group name (peers of another group are refused)',
+    default: 'regent',
+  }),
   stateMachine: option.string({
     description: 'state machine: controller (Regent) or kv (test/benchmark key-value store)',
     default: 'controller',
@@ -37,11 +63,30 @@ export const consensusConfigSchema = {
     default: 15,
   }),
   heartbeatTicks: option.int({ description: 'leader heartbeat interval in ticks', min: 1, default: 2 }),
-  snapshotEveryEntries: option.int({ description: 'snapshot after this many applied entries', min: 1, default: 10000 }),
-  snapshotKeepEntries: option.int({ description: 'entries kept below a snapshot for lagging followers', min: 0, default: 1000 }),
-  requestTimeoutMs: option.int({ description: 'longest a Submit waits for commit and apply', min: 100, default: 5000 }),
-  policyAddress: option.string({ description: 'election-policy service host:port (empty: in-process policy only)', default: '' }),
-  policyDeadlineMs: option.int({ description: 'deadline for the election-policy service before the in-process fallback', min: 1, default: 150 }),
+  snapshotEveryEntries: option.int({
+    description: 'snapshot after this many applied entries',
+    min: 1,
+    default: 10000,
+  }),
+  snapshotKeepEntries: option.int({
+    description: 'entries kept below a snapshot for lagging followers',
+    min: 0,
+    default: 1000,
+  }),
+  requestTimeoutMs: option.int({
+    description: 'longest a Submit waits for commit and apply',
+    min: 100,
+    default: 5000,
+  }),
+  policyAddress: option.string({
+    description: 'election-policy service host:port (empty: in-process policy only)',
+    default: '',
+  }),
+  policyDeadlineMs: option.int({
+    description: 'deadline for the election-policy service before the in-process fallback',
+    min: 1,
+    default: 150,
+  }),
   heartbeatTimeoutMs: option.int({
     description: 'default broker liveness timeout when a heartbeat carries none',
     min: 100,
@@ -53,7 +98,11 @@ export const consensusConfigSchema = {
     min: 0,
     default: 1000,
   }),
-  readMaxBytes: option.int({ description: 'largest accepted request message in bytes', min: 1024, default: 4 * 1024 * 1024 }),
+  readMaxBytes: option.int({
+    description: 'largest accepted request message in bytes',
+    min: 1024,
+    default: 4 * 1024 * 1024,
+  }),
 } as const;
 
 export type ConsensusConfig = ConfigOf<typeof consensusConfigSchema>;

@@ -3,30 +3,14 @@
 import { readControllerError } from '@regent/proto';
 import { ControllerCondition } from '@regent/proto/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ClusterClient, ProcessCluster, startWriteLoad } from './testing/cluster-harness.js';
+import {
+  type ClusterClient,
+  missingOrWrong,
+  ProcessCluster,
+  startWriteLoad,
+} from './testing/cluster-harness.js';
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
-
-/** Reads every key through `read` (a few at a time) and returns the keys whose value differs or is missing. */
-async function missingOrWrong(
-  expected: ReadonlyMap<string, Uint8Array>,
-  read: (key: string) => Promise<{ found: boolean; value: Uint8Array }>,
-): Promise<string[]> {
-  const keys = [...expected.keys()];
-  const bad: string[] = [];
-  const readersMax = 16;
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: readersMax }, async () => {
-      while (next < keys.length) {
-        const key = keys[next++]!;
-        const got = await read(key);
-        if (!got.found || Buffer.compare(got.value, expected.get(key)!) !== 0) bad.push(key);
-      }
-    }),
-  );
-  return bad;
-}
 
 describe.each([3, 5])('a %i-node cluster on loopback', (size) => {
   let cluster: ProcessCluster;
@@ -37,7 +21,6 @@ describe.each([3, 5])('a %i-node cluster on loopback', (size) => {
     client = cluster.client();
   });
   afterAll(async () => {
-    for (const id of cluster.ids()) require('node:fs').writeFileSync(`/tmp/scratch/n${size}-${id}.log`, cluster.output(id));
     await cluster?.close();
   });
 

@@ -1,8 +1,8 @@
 // The test/benchmark key-value state machine: Put commands with client sessions (a retried command applies once).
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { PutRequestSchema } from '@regent/proto/consensus';
 import type { Entry } from '@regent/raft';
 import type { StateMachine } from '@regent/raft-runtime';
-import { PutRequestSchema } from '@regent/proto/consensus';
 
 export const KEY_BYTES_MAX = 256;
 export const VALUE_BYTES_MAX = 64 * 1024;
@@ -47,13 +47,12 @@ export function createKvMachine(): KvMachine {
 // session: u32 idLen, id, u64 sequence. Little-endian.
 function encodeSnapshot(data: Map<string, Uint8Array>, sessions: Map<string, bigint>): Uint8Array {
   const enc = new TextEncoder();
-  const parts: Uint8Array[] = [];
   let size = 8;
   const keys = [...data.keys()].sort();
   const encoded = keys.map((k) => enc.encode(k));
-  encoded.forEach((k, i) => (size += 8 + k.byteLength + data.get(keys[i]!)!.byteLength));
+  for (const [i, k] of encoded.entries()) size += 8 + k.byteLength + data.get(keys[i]!)!.byteLength;
   const ids = [...sessions.keys()].map((id) => enc.encode(id));
-  ids.forEach((id) => (size += 12 + id.byteLength));
+  for (const id of ids) size += 12 + id.byteLength;
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
   let o = 0;
@@ -77,7 +76,6 @@ function encodeSnapshot(data: Map<string, Uint8Array>, sessions: Map<string, big
     view.setBigUint64(o, seq, true);
     o += 8;
   });
-  parts.push(out);
   return out;
 }
 

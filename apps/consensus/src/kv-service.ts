@@ -4,7 +4,11 @@ import { KvService } from '@regent/proto/consensus';
 import { encodePut, KEY_BYTES_MAX, type KvMachine, VALUE_BYTES_MAX } from './kv-machine.js';
 import type { RaftMetrics, RaftNodeHandle } from './raft-node.js';
 
-export function kvRoutes(node: RaftNodeHandle, machine: KvMachine, metrics: RaftMetrics): (r: ConnectRouter) => void {
+export function kvRoutes(
+  node: RaftNodeHandle,
+  machine: KvMachine,
+  metrics: RaftMetrics,
+): (r: ConnectRouter) => void {
   return (router) =>
     router.service(KvService, {
       put: async (req) => {
@@ -17,7 +21,9 @@ export function kvRoutes(node: RaftNodeHandle, machine: KvMachine, metrics: Raft
         node.requireLeader();
         const end = metrics.proposalSeconds.startTimer();
         try {
-          const result = (await node.runtime.propose(encodePut(req.key, req.value, req.clientId, req.sequence)).applied) as {
+          const result = (await node.runtime.propose(
+            encodePut(req.key, req.value, req.clientId, req.sequence),
+          ).applied) as {
             index: number;
           };
           metrics.proposals.inc({ result: 'ok' });
@@ -37,7 +43,11 @@ export function kvRoutes(node: RaftNodeHandle, machine: KvMachine, metrics: Raft
           throw node.toConnectError(error);
         }
         const value = machine.get(req.key);
-        return { found: value !== undefined, value: value ?? new Uint8Array(), index: BigInt(node.runtime.appliedIndex) };
+        return {
+          found: value !== undefined,
+          value: value ?? new Uint8Array(),
+          index: BigInt(node.runtime.appliedIndex),
+        };
       },
     });
 }

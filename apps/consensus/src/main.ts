@@ -1,7 +1,13 @@
 // apps/consensus: one Raft node with the controller (or kv) state machine. Wiring only.
 import { ConsensusService } from '@regent/proto/consensus';
 import { createRaftServiceRoutes } from '@regent/raft-runtime';
-import { createLogger, createMetricsRegistry, createShutdown, loadConfigOrExit, startServer } from '@regent/service-kit';
+import {
+  createLogger,
+  createMetricsRegistry,
+  createShutdown,
+  loadConfigOrExit,
+  startServer,
+} from '@regent/service-kit';
 import { consensusConfigSchema } from './config.js';
 import { createControllerModule } from './controller/module.js';
 import { createKvModule } from './kv-module.js';
@@ -17,7 +23,9 @@ const logger = createLogger('consensus').child({ nodeId: config.nodeId });
 const registry = createMetricsRegistry('consensus');
 const shutdown = createShutdown(logger);
 const module =
-  config.stateMachine === 'kv' ? createKvModule(registry) : createControllerModule({ config, logger, registry });
+  config.stateMachine === 'kv'
+    ? createKvModule(registry)
+    : createControllerModule({ config, logger, registry });
 const node = openRaftNode({ config, stateMachine: module.stateMachine, logger, registry });
 module.attach(node);
 const server = await startServer({
@@ -42,7 +50,10 @@ const server = await startServer({
   }),
 });
 node.runtime.start();
-logger.info({ url: server.url, dataDir: config.dataDir, stateMachine: config.stateMachine }, 'consensus node started');
+logger.info(
+  { url: server.url, dataDir: config.dataDir, stateMachine: config.stateMachine },
+  'consensus node started',
+);
 // Steps run last-registered first: hand over leadership, stop the module, then close the server.
 shutdown.add('server', () => server.close());
 shutdown.add('module', () => module.stop());

@@ -19,12 +19,18 @@ describe('leadership and membership changes', () => {
   };
   const readBack = async (key: string): Promise<string> => decode((await client.get(key)).value);
   const peersOf = async (id: number) =>
-    ((await cluster.status(id)).metadata?.peers ?? []).map((p) => ({ id: Number(p.nodeId), learner: p.learner }));
+    ((await cluster.status(id)).metadata?.peers ?? []).map((p) => ({
+      id: Number(p.nodeId),
+      learner: p.learner,
+    }));
 
   beforeAll(async () => {
     // Election timeouts of 0.5–1 s: this file checks exact term changes, which a spurious election on a busy
     // test machine would disturb.
-    cluster = await ProcessCluster.start({ size: 3, nodeArgs: ['--election-timeout-ticks', '50', '--heartbeat-ticks', '5'] });
+    cluster = await ProcessCluster.start({
+      size: 3,
+      nodeArgs: ['--election-timeout-ticks', '50', '--heartbeat-ticks', '5'],
+    });
     client = cluster.client();
     writer = new SessionWriter(client, 'membership-test');
     voters = [1, 2, 3];

@@ -5,7 +5,10 @@ import type { ConsensusService } from '@regent/proto/consensus';
 import type { StateMachine } from '@regent/raft-runtime';
 import type { RaftNodeHandle } from './raft-node.js';
 
-export type ModuleConsensusImpl = Pick<ServiceImpl<typeof ConsensusService>, 'submit' | 'reportHeartbeats' | 'watch'>;
+export type ModuleConsensusImpl = Pick<
+  ServiceImpl<typeof ConsensusService>,
+  'submit' | 'reportHeartbeats' | 'watch'
+>;
 
 export interface StateMachineModule {
   readonly stateMachine: StateMachine;

@@ -1,11 +1,11 @@
 // ConsensusService operations every node serves regardless of the state machine: Status, membership changes,
 // leadership transfer and snapshots. Submit/ReportHeartbeats/Watch come from the state machine's module.
 import { create } from '@bufbuild/protobuf';
+import type { ServiceImpl } from '@connectrpc/connect';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { MembershipChange, NodeStatusSchema, type NodeStatus } from '@regent/proto/admin';
+import { MembershipChange, type NodeStatus, NodeStatusSchema } from '@regent/proto/admin';
 import { type ControllerMetadata, ControllerMetadataSchema } from '@regent/proto/common';
 import type { ConsensusService } from '@regent/proto/consensus';
-import type { ServiceImpl } from '@connectrpc/connect';
 import { confChangeOf, type RaftNodeHandle } from './raft-node.js';
 
 const started = performance.now();
@@ -17,7 +17,8 @@ export function nodeStatus(node: RaftNodeHandle): NodeStatus {
   return create(NodeStatusSchema, {
     nodeId: BigInt(s.id),
     address: node.selfAddress,
-    role: s.role,
+    // The proto's role vocabulary has "learner"; the core reports a learner as a follower.
+    role: s.confState.learners.includes(s.id) ? 'learner' : s.role,
     term: BigInt(s.term),
     leaderId: BigInt(s.leader),
     commitIndex: BigInt(s.commit),
@@ -39,7 +40,11 @@ export function controllerMetadata(node: RaftNodeHandle): ControllerMetadata {
     ...membership.confState.learners.map((id) => ({ id, learner: true })),
   ]
     .sort((a, b) => a.id - b.id)
-    .map((p) => ({ nodeId: BigInt(p.id), address: membership.addresses.get(p.id) ?? '', learner: p.learner }));
+    .map((p) => ({
+      nodeId: BigInt(p.id),
+      address: membership.addresses.get(p.id) ?? '',
+      learner: p.learner,
+    }));
   return create(ControllerMetadataSchema, {
     group: node.config.group,
     leaderId: BigInt(leader.id),
@@ -60,13 +65,17 @@ const membershipKinds = {
 
 export function nodeServiceImpl(
   node: RaftNodeHandle,
-): Pick<ServiceImpl<typeof ConsensusService>, 'status' | 'changeMembership' | 'transferLeadership' | 'triggerSnapshot'> {
+): Pick<
+  ServiceImpl<typeof ConsensusService>,
+  'status' | 'changeMembership' | 'transferLeadership' | 'triggerSnapshot'
+> {
   return {
     status: () => ({ status: nodeStatus(node), metadata: controllerMetadata(node) }),
     changeMembership: async (req) => {
       const r = req.request;
       const kind = r === undefined ? undefined : membershipKinds[r.change as keyof typeof membershipKinds];
-      if (r === undefined || kind === undefined) throw new ConnectError('change is required', Code.InvalidArgument);
+      if (r === undefined || kind === undefined)
+        throw new ConnectError('change is required', Code.InvalidArgument);
       if (r.nodeId <= 0n || r.nodeId > BigInt(Number.MAX_SAFE_INTEGER)) {
         throw new ConnectError('node_id must be a positive safe integer', Code.InvalidArgument);
       }
@@ -94,14 +103,16 @@ export function nodeServiceImpl(
           }
         }
       }
-      if (target === 0 || target === status.id) throw new ConnectError('no other voter to transfer to', Code.FailedPrecondition);
+      if (target === 0 || target === status.id)
+        throw new ConnectError('no other voter to transfer to', Code.FailedPrecondition);
       try {
         node.runtime.transferLeadership(target);
       } catch (error) {
         throw node.toConnectError(error);
       }
       const deadline = Date.now() + 3000;
-      while (Date.now() < deadline && node.runtime.leaderId !== target) await new Promise((r) => setTimeout(r, 5));
+      while (Date.now() < deadline && node.runtime.leaderId !== target)
+        await new Promise((r) => setTimeout(r, 5));
       if (node.runtime.leaderId !== target) {
         throw new ConnectError(`leadership did not move to ${target} within 3 s`, Code.DeadlineExceeded);
       }

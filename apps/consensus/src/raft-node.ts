@@ -1,7 +1,18 @@
 // Assembles one consensus node: durable storage, the Raft runtime with a Connect transport, the state machine,
 // Raft metrics, and the generic node operations (status, membership, leadership transfer, snapshots).
 import { Code, ConnectError } from '@connectrpc/connect';
-import { bootstrapSnapshot, type ConfChange, ConfChangeType, NotLeaderError, OverloadedError, ProposalDroppedError, RaftError, type ConfChangeInProgressError } from '@regent/raft';
+import { connectErrorOf } from '@regent/proto';
+import { ControllerCondition } from '@regent/proto/common';
+import {
+  bootstrapSnapshot,
+  type ConfChange,
+  type ConfChangeInProgressError,
+  ConfChangeType,
+  NotLeaderError,
+  OverloadedError,
+  ProposalDroppedError,
+  RaftError,
+} from '@regent/raft';
 import {
   createConnectPeerTransport,
   ProposalOutcomeUnknownError,
@@ -10,9 +21,7 @@ import {
   RuntimeStoppedError,
   type StateMachine,
 } from '@regent/raft-runtime';
-import { openFileStorage, type FileStorage } from '@regent/raft-storage';
-import { ControllerCondition } from '@regent/proto/common';
-import { connectErrorOf } from '@regent/proto';
+import { type FileStorage, openFileStorage } from '@regent/raft-storage';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { ConsensusConfig } from './config.js';
@@ -82,7 +91,11 @@ export function openRaftNode(options: {
     bootstrap:
       config.join || peers.size === 0
         ? undefined
-        : bootstrapSnapshot({ voters: [...peers.keys()], addresses: peers, data: options.stateMachine.snapshot() }),
+        : bootstrapSnapshot({
+            voters: [...peers.keys()],
+            addresses: peers,
+            data: options.stateMachine.snapshot(),
+          }),
     metrics: { onSync: (ms) => syncSeconds.observe(ms / 1000) },
   });
   logger.info({ openReport: storage.openReport }, 'storage opened');
@@ -96,7 +109,11 @@ export function openRaftNode(options: {
     registers: [registry],
   });
   const leaderListeners: ((leader: number, term: number, isLeader: boolean) => void)[] = [];
-  const snapshots = new Counter({ name: 'regent_raft_snapshots_total', help: 'Snapshots taken', registers: [registry] });
+  const snapshots = new Counter({
+    name: 'regent_raft_snapshots_total',
+    help: 'Snapshots taken',
+    registers: [registry],
+  });
   const runtime = new RaftRuntime({
     raft: {
       id: config.nodeId,
@@ -109,8 +126,25 @@ export function openRaftNode(options: {
     tickMs: config.tickMs,
     snapshotEveryEntries: config.snapshotEveryEntries,
     snapshotKeepEntries: config.snapshotKeepEntries,
-    createTransport: (events) =>
-      createConnectPeerTransport({ group: config.group, selfId: config.nodeId, peers: new Map(), events }),
+    // A joining node answers the leader through the --peers addresses until the leader's snapshot arrives.
+    seedAddresses: config.join ? withoutSelf(peers, config.nodeId) : undefined,
+    createTransport: (events) => {
+      const transport = createConnectPeerTransport({
+        group: config.group,
+        selfId: config.nodeId,
+        peers: new Map(),
+        events,
+      });
+      const overrides = parsePeers(config.peerOverrides);
+      return {
+        ...transport,
+        setPeers: (addresses) => {
+          const dialed = new Map(addresses);
+          for (const [id, address] of overrides) if (dialed.has(id)) dialed.set(id, address);
+          transport.setPeers(dialed);
+        },
+      };
+    },
     hooks: {
       onLeaderChange: (leader, term, isLeader) => {
         leaderChanges.inc();
@@ -147,7 +181,8 @@ export function openRaftNode(options: {
     requireLeader: () => {
       const s = runtime.node.basicStatus();
       if (s.role !== 'leader') throw notLeader(`node ${config.nodeId} is not the leader`);
-      if (!s.leaderBarrierCommitted) throw notLeader(`node ${config.nodeId} has not committed its leader barrier yet`);
+      if (!s.leaderBarrierCommitted)
+        throw notLeader(`node ${config.nodeId} has not committed its leader barrier yet`);
     },
     toConnectError: (error) => mapError(error, notLeader),
     onLeaderChange: (listener) => {
@@ -173,7 +208,10 @@ function mapError(error: unknown, notLeader: (m: string) => ConnectError): Conne
   }
   // A node stopping fails what is pending; a pending proposal may still commit under the next leader.
   if (error instanceof ProposalOutcomeUnknownError || error instanceof RuntimeStoppedError) {
-    return connectErrorOf(ControllerCondition.RAFT_INTERNAL_ERROR, `${error.message}; retry with the same session`);
+    return connectErrorOf(
+      ControllerCondition.RAFT_INTERNAL_ERROR,
+      `${error.message}; retry with the same session`,
+    );
   }
   if (error instanceof RaftError) return connectErrorOf(ControllerCondition.INVALID_ARGUMENT, error.message);
   return new ConnectError(error instanceof Error ? error.message : String(error), Code.Internal);
@@ -206,14 +244,23 @@ async function transferBeforeStop(runtime: RaftRuntime, logger: Logger): Promise
   const moved = (): boolean => runtime.leaderId !== 0 && runtime.leaderId !== status.id;
   while (Date.now() < deadline && !moved()) await new Promise((r) => setTimeout(r, 5));
   if (moved()) {
-    logger.info({ to: best, leader: runtime.leaderId, term: runtime.node.basicStatus().term }, 'leadership transferred before shutdown');
+    logger.info(
+      { to: best, leader: runtime.leaderId, term: runtime.node.basicStatus().term },
+      'leadership transferred before shutdown',
+    );
   } else {
-    logger.warn({ to: best, leader: runtime.leaderId }, 'leadership transfer before shutdown did not finish within 1 s');
+    logger.warn(
+      { to: best, leader: runtime.leaderId },
+      'leadership transfer before shutdown did not finish within 1 s',
+    );
   }
 }
 
 function registerRaftGauges(registry: Registry, runtime: RaftRuntime): void {
-  const roles = { follower: 0, 'pre-candidate': 1, candidate: 1, leader: 2, learner: 0 } as Record<string, number>;
+  const roles = { follower: 0, 'pre-candidate': 1, candidate: 1, leader: 2, learner: 0 } as Record<
+    string,
+    number
+  >;
   new Gauge({
     name: 'regent_raft_role',
     help: 'Raft role of this node: 0 follower, 1 candidate, 2 leader (RocketMQ role gauge)',
@@ -247,7 +294,15 @@ function registerRaftGauges(registry: Registry, runtime: RaftRuntime): void {
   });
 }
 
-export function confChangeOf(type: 'add-voter' | 'remove' | 'add-learner' | 'promote', nodeId: number, address: string): ConfChange {
+function withoutSelf(peers: ReadonlyMap<number, string>, self: number): Map<number, string> {
+  return new Map([...peers].filter(([id]) => id !== self));
+}
+
+export function confChangeOf(
+  type: 'add-voter' | 'remove' | 'add-learner' | 'promote',
+  nodeId: number,
+  address: string,
+): ConfChange {
   const t = {
     'add-voter': ConfChangeType.AddVoter,
     remove: ConfChangeType.RemoveNode,

@@ -34,7 +34,7 @@ export const configSchema = {
   natsToken: option.string({ description: 'NATS token (instead of user and password)' }),
   dataDir: option.string({
     description: 'directory of the state file (the last published position)',
-    default: 'data/notification-push',
+    default: './.data/notification-push',
     validate: (dir) => (dir === '' ? 'must not be empty' : undefined),
   }),
   subjectPrefix: option.string({

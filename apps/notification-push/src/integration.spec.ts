@@ -323,7 +323,10 @@ describe('notification pusher over Connect and NATS', () => {
         },
       );
       expect(lines.join('\n')).toMatch(/[Aa]uthorization/);
-      await waitFor(() => pusher.status().watching, { what: 'watching' });
+      // Watching, and the first Resync (of an empty state) needed no notification, so it is confirmed.
+      await waitFor(() => pusher.status().watching && pusher.status().confirmed !== undefined, {
+        what: 'watching',
+      });
       expect(pusher.status()).toMatchObject({ ready: false, busConnected: false });
       const election = seed();
       await waitFor(() => pusher.status().pending === 1, { what: 'held' });

@@ -133,7 +133,9 @@ function groupOutcome(
     const detail = `event for ${brokerName} carries the state of ${group.brokerName}`;
     return { kind: 'skip', cause: 'group_mismatch', detail };
   }
-  return notifyOutcome(group, reason, raftIndex, subjectPrefix, audit);
+  const decidedAt = audit === undefined ? 0n : audit.decidedAtUnixMs;
+  const decidedAtUnixMs = decidedAt > 0n ? Number(decidedAt) : undefined;
+  return notifyOutcome(group, reason, raftIndex, subjectPrefix, audit?.explanation ?? '', decidedAtUnixMs);
 }
 
 function notifyOutcome(
@@ -141,21 +143,17 @@ function notifyOutcome(
   reason: RoleChangeReason,
   raftIndex: bigint,
   subjectPrefix: string,
-  audit: ElectionAuditRecord | undefined,
+  explanation: string,
+  decidedAtUnixMs: number | undefined,
 ): EventOutcome {
   const subject = subjectOf(subjectPrefix, group.clusterName, group.brokerName);
   if (subject === undefined) {
     const detail = `cluster ${JSON.stringify(group.clusterName)} / group ${JSON.stringify(group.brokerName)}`;
     return { kind: 'skip', cause: 'invalid_subject', detail };
   }
-  const decidedAt = audit === undefined ? 0n : audit.decidedAtUnixMs;
   return {
     kind: 'notify',
-    notification: {
-      subject,
-      message: messageOf(group, reason, raftIndex, audit?.explanation ?? ''),
-      decidedAtUnixMs: decidedAt > 0n ? Number(decidedAt) : undefined,
-    },
+    notification: { subject, message: messageOf(group, reason, raftIndex, explanation), decidedAtUnixMs },
   };
 }
 
@@ -175,11 +173,11 @@ export function outcomeOfResyncGroup(
     : group.masterBrokerId === undefined
       ? RoleChangeReason.MASTER_CLEARED
       : RoleChangeReason.MASTER_ELECTED;
-  // The newest decision explains the current master only when it produced this masterEpoch.
+  // The newest decision explains the current master only when it produced this masterEpoch. Latency is measured
+  // from receipt: that decision may be long past.
   const last = group.audit.at(-1);
-  const audit =
-    last !== undefined && last.masterEpoch === group.masterEpoch && !sameMaster ? last : undefined;
-  return notifyOutcome(group, reason, index, subjectPrefix, audit);
+  const explains = last !== undefined && last.masterEpoch === group.masterEpoch && !sameMaster;
+  return notifyOutcome(group, reason, index, subjectPrefix, explains ? last.explanation : '', undefined);
 }
 
 function messageOf(

@@ -291,6 +291,8 @@ class Agent implements BrokerAgent {
   private natsConnected = false;
   private lastEventKey = '';
   private readonly stopSignal: Promise<void>;
+  /** Aborted at stop: cancels registration calls and steps. */
+  private readonly stopController = new AbortController();
   private signalStop!: () => void;
   private readonly closedPromise: Promise<Error | undefined>;
   private resolveClosed!: (error: Error | undefined) => void;
@@ -398,6 +400,7 @@ class Agent implements BrokerAgent {
     for (const cancel of this.timers) cancel();
     this.timers.clear();
     this.signalStop();
+    this.stopController.abort();
     this.natsSubscription?.unsubscribe();
   }
 
@@ -449,7 +452,12 @@ class Agent implements BrokerAgent {
             rpcTimeoutMs: this.s.rpcTimeoutMs,
             restartWhenForgotten: this.s.restartRegistrationWhenForgotten,
           },
-          { client: this.client, clock: this.clock, hooks: this.ports.registrationHooks },
+          {
+            client: this.client,
+            clock: this.clock,
+            hooks: this.ports.registrationHooks,
+            signal: this.stopController.signal,
+          },
         );
         if (this.terminated()) return undefined;
         this.adoptIdentity(registered.identity);

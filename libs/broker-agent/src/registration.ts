@@ -58,6 +58,8 @@ export interface RegistrationDeps {
   readonly client: BrokerServiceClient;
   readonly clock: Clock;
   readonly hooks?: RegistrationHooks;
+  /** Aborted when the agent stops: calls are cancelled and no further step runs (a write in progress completes). */
+  readonly signal?: AbortSignal;
 }
 
 export interface Registered {
@@ -74,7 +76,11 @@ export async function registerBroker(
   params: RegistrationParams,
   deps: RegistrationDeps,
 ): Promise<Registered> {
-  const step = (s: RegistrationStep): void => deps.hooks?.afterStep?.(s);
+  const step = (s: RegistrationStep): void => {
+    deps.hooks?.afterStep?.(s);
+    deps.signal?.throwIfAborted();
+  };
+  deps.signal?.throwIfAborted();
   const files = await readIdentityFiles(params.dataDir, params);
   let identity = files.identity;
   if (identity === undefined) {
@@ -97,7 +103,7 @@ async function createTempIdentity(
 ): Promise<TempBrokerIdentity> {
   const { nextBrokerId } = await deps.client.getNextBrokerId(
     { clusterName: params.clusterName, brokerName: params.brokerName },
-    { timeoutMs: params.rpcTimeoutMs },
+    { timeoutMs: params.rpcTimeoutMs, signal: deps.signal },
   );
   step('next-id-fetched');
   const temp: TempBrokerIdentity = {
@@ -127,7 +133,7 @@ async function applyBrokerId(
         appliedBrokerId: temp.brokerId,
         registerCheckCode: temp.registerCheckCode,
       },
-      { timeoutMs: params.rpcTimeoutMs },
+      { timeoutMs: params.rpcTimeoutMs, signal: deps.signal },
     );
   } catch (error) {
     const refusal = definitiveRefusal('ApplyBrokerId', error);
@@ -164,7 +170,7 @@ async function registerIdentity(
         brokerId: identity.brokerId,
         brokerAddress: params.brokerAddress,
       },
-      { timeoutMs: params.rpcTimeoutMs },
+      { timeoutMs: params.rpcTimeoutMs, signal: deps.signal },
     );
   } catch (error) {
     const refusal = definitiveRefusal('RegisterBroker', error);

@@ -3,20 +3,20 @@
 // InstallSnapshot is not mapped here: the transport chunks snapshots (see snapshot-chunks.ts).
 import { create } from '@bufbuild/protobuf';
 import {
-  type AppendEntriesMessage,
-  type Entry,
-  type EntryType,
-  type Message,
-  type MessageType,
-  InvalidMessageError,
-} from '@regent/raft';
-import {
-  EntryType as WireEntryType,
   type LogEntry,
   LogEntrySchema,
   type RaftMessage,
   RaftMessageSchema,
+  EntryType as WireEntryType,
 } from '@regent/proto/raft';
+import {
+  type AppendEntriesMessage,
+  type Entry,
+  type EntryType,
+  InvalidMessageError,
+  type Message,
+  type MessageType,
+} from '@regent/raft';
 
 export class WireDecodeError extends Error {
   override readonly name = 'WireDecodeError';
@@ -49,7 +49,12 @@ export function entryToWire(e: Entry): LogEntry {
 export function entryFromWire(e: LogEntry): Entry {
   const type = e.type as number;
   if (type < 1 || type > 3) throw new WireDecodeError(`bad entry type ${e.type}`);
-  return { term: toNum(e.term, 'entry term'), index: toNum(e.index, 'entry index'), type: type as EntryType, data: e.data };
+  return {
+    term: toNum(e.term, 'entry term'),
+    index: toNum(e.index, 'entry index'),
+    type: type as EntryType,
+    data: e.data,
+  };
 }
 
 /** Encodes every message type except InstallSnapshot (chunked by the transport). */

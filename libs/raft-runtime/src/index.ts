@@ -3,9 +3,9 @@ export { entryFromWire, entryToWire, messageFromWire, messageToWire, WireDecodeE
 export {
   ProposalOutcomeUnknownError,
   RaftRuntime,
+  ReadDroppedError,
   type RuntimeHooks,
   type RuntimeOptions,
-  ReadDroppedError,
   RuntimeStoppedError,
   type StateMachine,
 } from './runtime.js';

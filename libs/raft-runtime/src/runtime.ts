@@ -1,6 +1,8 @@
 // Drives the pure Raft core: ticks from a timer, persists each Ready (group commit: everything proposed while a
 // sync runs goes into the next one), sends, applies committed entries to a pluggable state machine, and turns
 // proposals and reads into promises. Single writer: exactly one drain loop runs at a time.
+
+import type { RaftMessage } from '@regent/proto/raft';
 import {
   type ConfChange,
   createRaftNode,
@@ -17,7 +19,6 @@ import {
   type Status,
 } from '@regent/raft';
 import type { FileStorage } from '@regent/raft-storage';
-import type { RaftMessage } from '@regent/proto/raft';
 import { messageFromWire, WireDecodeError } from './codec.js';
 import { SnapshotAssembler } from './snapshot-chunks.js';
 import type { PeerTransport, TransportEvents } from './transport.js';
@@ -69,6 +70,11 @@ export interface RuntimeOptions {
   /** Entries kept in the log below a snapshot so slightly lagging followers avoid an InstallSnapshot. */
   readonly snapshotKeepEntries?: number;
   readonly snapshotBytesMax?: number;
+  /**
+   * Peer addresses used while this node knows no membership: a node joining an existing cluster must answer the
+   * leader before the leader's snapshot tells it the membership (and with it the addresses).
+   */
+  readonly seedAddresses?: ReadonlyMap<NodeId, string>;
   readonly hooks?: RuntimeHooks;
 }
 
@@ -115,7 +121,16 @@ export class RaftRuntime {
       onUnreachable: (peer) => this.#poke(() => this.node.reportUnreachable(peer)),
       onSnapshotSent: (peer, ok) => this.#poke(() => this.node.reportSnapshot(peer, ok)),
     });
-    this.#transport.setPeers(this.node.membership().addresses);
+    this.#updatePeers();
+  }
+
+  /** The transport's address book follows the membership in force (the seed addresses while there is none). */
+  #updatePeers(): void {
+    const membership = this.node.membership();
+    const known = membership.confState.voters.length > 0 || membership.confState.learners.length > 0;
+    this.#transport.setPeers(
+      known ? membership.addresses : (this.#options.seedAddresses ?? membership.addresses),
+    );
   }
 
   start(): void {
@@ -164,7 +179,8 @@ export class RaftRuntime {
     if (wire.body.case === 'installSnapshot') message = this.#assembler.accept(wire);
     else message = messageFromWire(wire);
     if (message === undefined) return;
-    if (message.to !== this.node.id) throw new WireDecodeError(`message for node ${message.to}, I am ${this.node.id}`);
+    if (message.to !== this.node.id)
+      throw new WireDecodeError(`message for node ${message.to}, I am ${this.node.id}`);
     this.node.step(message);
     this.#schedule();
   }
@@ -321,9 +337,11 @@ export class RaftRuntime {
   }
 
   #afterAdvance(rd: Ready): void {
+    // A snapshot from the leader replaces the membership (for a joining node: it is the first one it knows).
+    if (rd.snapshot) this.#updatePeers();
     for (const entry of rd.committedEntries) {
       if (entry.type === EntryType.ConfChange) {
-        this.#transport.setPeers(this.node.membership().addresses);
+        this.#updatePeers();
         this.#options.hooks?.onConfChange?.(decodeConfChange(entry.data), entry.index);
       }
     }

@@ -15,7 +15,10 @@ export interface RaftServiceOptions {
 export function createRaftServiceRoutes(options: RaftServiceOptions): (router: ConnectRouter) => void {
   const deliver = (group: string, messages: readonly Parameters<RaftRuntime['receive']>[0][]): number => {
     if (group !== options.group) {
-      throw new ConnectError(`raft group ${JSON.stringify(group)} is not ${options.group}`, Code.FailedPrecondition);
+      throw new ConnectError(
+        `raft group ${JSON.stringify(group)} is not ${options.group}`,
+        Code.FailedPrecondition,
+      );
     }
     if (messages.length > (options.batchMessagesMax ?? 10_000)) {
       throw new ConnectError(`batch of ${messages.length} messages is too large`, Code.ResourceExhausted);

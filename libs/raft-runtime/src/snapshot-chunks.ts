@@ -2,8 +2,12 @@
 // most `chunkBytes` and is reassembled on the receiver before the core sees it. One transfer per sender at a time;
 // a chunk out of order discards the partial transfer (the leader's core retries the snapshot later).
 import { create } from '@bufbuild/protobuf';
+import {
+  type RaftMessage,
+  RaftMessageSchema,
+  type SnapshotMetadata as WireMetadata,
+} from '@regent/proto/raft';
 import type { InstallSnapshotMessage, Snapshot, SnapshotMetadata } from '@regent/raft';
-import { type RaftMessage, RaftMessageSchema, type SnapshotMetadata as WireMetadata } from '@regent/proto/raft';
 import { toBig, toNum, WireDecodeError } from './codec.js';
 
 export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
@@ -91,7 +95,8 @@ export class SnapshotAssembler {
     const metadata = metadataFromWire(chunk.metadata);
     const total = toNum(chunk.totalBytes, 'snapshot totalBytes');
     const offset = toNum(chunk.offset, 'snapshot offset');
-    if (total > this.snapshotBytesMax) throw new WireDecodeError(`snapshot of ${total} bytes exceeds the limit`);
+    if (total > this.snapshotBytesMax)
+      throw new WireDecodeError(`snapshot of ${total} bytes exceeds the limit`);
     let partial = this.#partials.get(from);
     if (offset === 0) {
       partial = { index: metadata.index, total, buffer: new Uint8Array(total), received: 0 };

@@ -1,13 +1,13 @@
 // Sends the core's messages to peers over Connect (HTTP/2): one long-lived client stream per peer keeps order
 // and amortises the call cost; messages produced together travel in one batch. Bounded: a peer's queue holds at
 // most `queueMessagesMax` messages; beyond that new messages are dropped (Raft tolerates loss) and counted.
+
+import { create } from '@bufbuild/protobuf';
 import type { Client } from '@connectrpc/connect';
 import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
+import { type RaftMessage, RaftService, type StreamRequest, StreamRequestSchema } from '@regent/proto/raft';
 import type { Message, NodeId } from '@regent/raft';
-import { type RaftMessage, RaftService, type StreamRequest } from '@regent/proto/raft';
-import { create } from '@bufbuild/protobuf';
-import { StreamRequestSchema } from '@regent/proto/raft';
 import { messageToWire } from './codec.js';
 import { chunkSnapshot } from './snapshot-chunks.js';
 
@@ -139,7 +139,10 @@ class PeerSender {
     while (!this.#closed) {
       let delivered = false;
       try {
-        await this.#client.stream(this.#batches(() => (delivered = true)), { signal: this.#abort.signal });
+        await this.#client.stream(
+          this.#batches(() => (delivered = true)),
+          { signal: this.#abort.signal },
+        );
       } catch {
         // The stream broke: the peer is down or restarting.
       }

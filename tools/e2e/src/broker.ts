@@ -21,7 +21,10 @@ export class TestBroker {
   /** GetNextBrokerId → ApplyBrokerId (retrying with the next id when another broker won) → RegisterBroker. */
   async register(): Promise<bigint> {
     for (let attempt = 0; attempt < 10; attempt++) {
-      const next = await this.client.getNextBrokerId({ clusterName: this.clusterName, brokerName: this.brokerName });
+      const next = await this.client.getNextBrokerId({
+        clusterName: this.clusterName,
+        brokerName: this.brokerName,
+      });
       const checkCode = `${this.address};${Date.now()}`;
       try {
         await this.client.applyBrokerId({

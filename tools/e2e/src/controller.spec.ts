@@ -29,7 +29,9 @@ afterAll(async () => {
 async function waitAllAlive(): Promise<void> {
   await waitFor(
     async () => {
-      const live = await system.adminClient(0).getBrokerLiveness({ clusterName: CLUSTER, brokerNames: [GROUP] });
+      const live = await system
+        .adminClient(0)
+        .getBrokerLiveness({ clusterName: CLUSTER, brokerNames: [GROUP] });
       return live.brokers.length === 3 && live.brokers.every((b) => b.alive);
     },
     { timeoutMs: 10_000, what: 'every broker alive' },
@@ -42,7 +44,9 @@ async function expectCondition(call: Promise<unknown>, condition: ControllerCond
     (e: unknown) => e,
   );
   expect(error, 'expected the call to fail').toBeDefined();
-  expect(ControllerCondition[readControllerError(error)?.condition ?? 0]).toBe(ControllerCondition[condition]);
+  expect(ControllerCondition[readControllerError(error)?.condition ?? 0]).toBe(
+    ControllerCondition[condition],
+  );
 }
 
 describe('controller through gateways, real processes', () => {
@@ -58,7 +62,11 @@ describe('controller through gateways, real processes', () => {
   it('elects the first asking broker, then keeps it (MASTER_STILL_EXIST)', async () => {
     await waitAllAlive();
     const first = brokers[0]!;
-    const elected = await first.client.electMaster({ clusterName: CLUSTER, brokerName: GROUP, brokerId: first.brokerId });
+    const elected = await first.client.electMaster({
+      clusterName: CLUSTER,
+      brokerName: GROUP,
+      brokerId: first.brokerId,
+    });
     expect(elected.masterBrokerId).toBe(first.brokerId);
     expect(elected.masterEpoch).toBe(1);
     const again = await brokers[1]!.client.electMaster({
@@ -106,7 +114,9 @@ describe('controller through gateways, real processes', () => {
     const after = await waitFor(
       async () => {
         const info = await client.getReplicaInfo({ clusterName: CLUSTER, brokerName: GROUP });
-        return info.masterBrokerId !== undefined && info.masterBrokerId !== before.masterBrokerId ? info : undefined;
+        return info.masterBrokerId !== undefined && info.masterBrokerId !== before.masterBrokerId
+          ? info
+          : undefined;
       },
       { timeoutMs: 10_000, what: 'a new master' },
     );
@@ -128,7 +138,10 @@ describe('controller through gateways, real processes', () => {
     const client = system.brokerClient(0);
     // Requests succeed (the gateway follows NOT_LEADER hints and retries within the deadline).
     for (let i = 0; i < 20; i++) {
-      const info = await client.getReplicaInfo({ clusterName: CLUSTER, brokerName: GROUP }, { timeoutMs: 5000 });
+      const info = await client.getReplicaInfo(
+        { clusterName: CLUSTER, brokerName: GROUP },
+        { timeoutMs: 5000 },
+      );
       expect(info.masterBrokerId).toBeDefined();
     }
     const newLeader = await system.waitForLeader(20_000, leader);

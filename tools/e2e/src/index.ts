@@ -1,2 +1,15 @@
 export { TestBroker } from './broker.js';
+export {
+  BrokerSim,
+  type BrokerSimOptions,
+  brokerViews,
+  type SimBrokerView,
+  waitForBrokers,
+} from './broker-sim.js';
+export {
+  type NotificationObserver,
+  observeNotifications,
+  type ReceivedNotification,
+  roleSubjectOf,
+} from './notifications.js';
 export { ADMIN_TOKEN, BROKER_TOKEN, CLUSTER, System, type SystemOptions } from './system.js';

@@ -9,6 +9,7 @@ import { AdminService } from '@regent/proto/admin';
 import { BrokerService } from '@regent/proto/broker';
 import { ConsensusService } from '@regent/proto/consensus';
 import { freePort, type ManagedProcess, spawnTs, waitFor, waitForHttpOk } from '@regent/testing';
+import { BrokerSim, type BrokerSimOptions } from './broker-sim.js';
 
 export const ADMIN_TOKEN = 'e2e-admin';
 export const BROKER_TOKEN = 'e2e-broker';
@@ -18,7 +19,7 @@ export interface SystemOptions {
   readonly consensusNodes?: number;
   readonly gateways?: number;
   readonly policy?: boolean;
-  /** Start notification-push against this NATS URL. */
+  /** Start notification-push against this NATS URL (broker-sim processes subscribe to it too). */
   readonly natsUrl?: string;
   readonly consensusArgs?: readonly string[];
   readonly brokerTokens?: string;
@@ -37,6 +38,7 @@ export class System {
   readonly gateways: { port: number; proc: ManagedProcess }[] = [];
   policy: { port: number; proc: ManagedProcess } | undefined;
   push: { port: number; proc: ManagedProcess; dataDir: string } | undefined;
+  readonly brokerSims: BrokerSim[] = [];
   #peers = '';
 
   private constructor(private readonly options: SystemOptions) {
@@ -62,11 +64,19 @@ export class System {
     const o = this.options;
     if (o.policy) {
       const port = await freePort();
-      this.policy = { port, proc: spawnTs('policy', 'apps/election-policy/src/main.ts', ['--port', String(port)]) };
+      this.policy = {
+        port,
+        proc: spawnTs('policy', 'apps/election-policy/src/main.ts', ['--port', String(port)]),
+      };
     }
     const count = o.consensusNodes ?? 3;
     for (let id = 1; id <= count; id++) {
-      this.nodes.push({ id, port: await freePort(), dataDir: join(this.root, `consensus-${id}`), proc: undefined as never });
+      this.nodes.push({
+        id,
+        port: await freePort(),
+        dataDir: join(this.root, `consensus-${id}`),
+        proc: undefined as never,
+      });
     }
     this.#peers = this.nodes.map((n) => `${n.id}=127.0.0.1:${n.port}`).join(',');
     for (const node of this.nodes) node.proc = this.#spawnNode(node);
@@ -87,17 +97,7 @@ export class System {
     if (o.natsUrl !== undefined) {
       const port = await freePort();
       const dataDir = join(this.root, 'push');
-      const proc = spawnTs('push', 'apps/notification-push/src/main.ts', [
-        '--port',
-        String(port),
-        '--consensus',
-        this.consensusAddresses.join(','),
-        '--nats',
-        o.natsUrl,
-        '--data-dir',
-        dataDir,
-      ]);
-      this.push = { port, proc, dataDir };
+      this.push = { port, proc: this.#spawnPush(port, dataDir, o.natsUrl), dataDir };
     }
     const urls = [
       ...this.nodes.map((n) => `http://127.0.0.1:${n.port}/healthz`),
@@ -108,6 +108,67 @@ export class System {
     await Promise.all(urls.map((u) => waitForHttpOk(u, 60_000)));
     await this.waitForLeader();
     await Promise.all(this.gateways.map((g) => waitForHttpOk(`http://127.0.0.1:${g.port}/readyz`, 30_000)));
+  }
+
+  #spawnPush(port: number, dataDir: string, natsUrl: string): ManagedProcess {
+    return spawnTs('push', 'apps/notification-push/src/main.ts', [
+      '--port',
+      String(port),
+      '--consensus',
+      this.consensusAddresses.join(','),
+      '--nats',
+      natsUrl,
+      '--data-dir',
+      dataDir,
+    ]);
+  }
+
+  /** Stops notification-push gracefully (it saves its position). */
+  async stopPush(): Promise<void> {
+    await this.push?.proc.stop(3000);
+  }
+
+  /** Starts notification-push again on the same port and data dir; resolves when it is healthy. */
+  async startPush(): Promise<void> {
+    const push = this.push;
+    if (push === undefined || this.options.natsUrl === undefined)
+      throw new Error('the system runs no notification-push');
+    await push.proc.stop(3000);
+    push.proc = this.#spawnPush(push.port, push.dataDir, this.options.natsUrl);
+    await waitForHttpOk(`http://127.0.0.1:${push.port}/healthz`, 60_000);
+  }
+
+  /** Waits until notification-push reports ready (watching the leader and connected to NATS). */
+  async waitPushReady(timeoutMs = 30_000): Promise<void> {
+    const push = this.push;
+    if (push === undefined) throw new Error('the system runs no notification-push');
+    await waitForHttpOk(`http://127.0.0.1:${push.port}/readyz`, timeoutMs);
+  }
+
+  gatewayUrl(gateway = 0): string {
+    return `http://127.0.0.1:${this.gateways[gateway]!.port}`;
+  }
+
+  /**
+   * Starts a broker-sim process against a gateway of this system, in the cluster CLUSTER, with the broker token,
+   * its data under this system's root and, unless `nats` says otherwise, subscribed to the system's NATS. Stopped
+   * with the system.
+   */
+  async startBrokerSim(
+    options: Omit<BrokerSimOptions, 'gateway' | 'token' | 'cluster' | 'dataDir'> & {
+      readonly gateway?: number;
+    },
+  ): Promise<BrokerSim> {
+    const sim = await BrokerSim.start({
+      ...options,
+      gateway: this.gatewayUrl(options.gateway ?? 0),
+      token: BROKER_TOKEN,
+      cluster: CLUSTER,
+      dataDir: join(this.root, 'brokers'),
+      nats: options.nats ?? (this.options.natsUrl === undefined ? [] : [this.options.natsUrl]),
+    });
+    this.brokerSims.push(sim);
+    return sim;
   }
 
   #spawnNode(node: Node): ManagedProcess {
@@ -139,7 +200,8 @@ export class System {
     return waitFor(
       async () => {
         for (const node of this.nodes) {
-          if (node.id === exclude || node.proc.child.exitCode !== null || node.proc.child.signalCode !== null) continue;
+          if (node.id === exclude || node.proc.child.exitCode !== null || node.proc.child.signalCode !== null)
+            continue;
           try {
             const s = await this.consensusClient(node.id).status({}, { timeoutMs: 500 });
             const leader = Number(s.metadata?.leaderId ?? 0n);
@@ -154,7 +216,11 @@ export class System {
     );
   }
 
-  brokerClient(gateway = 0, token = BROKER_TOKEN, protocol: 'connect' | 'grpc' = 'connect'): Client<typeof BrokerService> {
+  brokerClient(
+    gateway = 0,
+    token = BROKER_TOKEN,
+    protocol: 'connect' | 'grpc' = 'connect',
+  ): Client<typeof BrokerService> {
     return createClient(BrokerService, this.#transport(gateway, token, protocol));
   }
 
@@ -185,6 +251,7 @@ export class System {
   }
 
   async stop(): Promise<void> {
+    await Promise.all(this.brokerSims.map((s) => s.stop()));
     const all = [
       ...this.gateways.map((g) => g.proc),
       ...(this.push ? [this.push.proc] : []),
@@ -202,6 +269,7 @@ export class System {
       ...this.gateways.map((g) => g.proc),
       ...(this.policy ? [this.policy.proc] : []),
       ...(this.push ? [this.push.proc] : []),
+      ...this.brokerSims.map((s) => s.proc),
     ];
     return all.map((p) => `--- ${p.name}\n${p.output().slice(-3000)}`).join('\n');
   }

@@ -10,12 +10,28 @@ import { planCluster } from './plan.js';
 
 const schema = {
   dataDir: option.string({ description: 'root of all data folders', default: '.data' }),
-  basePort: option.int({ description: 'ports are base+101.. (consensus), +200 gateway, +300 policy, +400 push', default: 7000, min: 1024, max: 60000 }),
+  basePort: option.int({
+    description: 'ports are base+101.. (consensus), +200 gateway, +300 policy, +400 push',
+    default: 7000,
+    min: 1024,
+    max: 60000,
+  }),
   nats: option.string({ description: 'NATS server URL', default: 'nats://127.0.0.1:4222' }),
   demo: option.bool({ description: 'also run simulated broker groups (broker-sim)', default: false }),
-  demoGroups: option.int({ description: 'broker groups in the demo (3 replicas each)', default: 3, min: 1, max: 1000 }),
-  adminToken: option.string({ description: 'admin bearer token for the gateway', default: 'regent-admin-dev' }),
-  brokerToken: option.string({ description: 'broker bearer token (all clusters)', default: 'regent-broker-dev' }),
+  demoGroups: option.int({
+    description: 'broker groups in the demo (3 replicas each)',
+    default: 3,
+    min: 1,
+    max: 1000,
+  }),
+  adminToken: option.string({
+    description: 'admin bearer token for the gateway',
+    default: 'regent-admin-dev',
+  }),
+  brokerToken: option.string({
+    description: 'broker bearer token (all clusters)',
+    default: 'regent-broker-dev',
+  }),
   verbose: option.bool({ description: 'echo every process log line', default: false }),
 };
 
@@ -41,9 +57,14 @@ async function main(config: ConfigOf<typeof schema>): Promise<void> {
       process.stderr.write(`${NATS_INSTALL_HINT}\n`);
       process.exit(1);
     }
-    const nats = spawnProcess('nats-server', bin, ['-a', host, '-p', String(port), '-js', '-sd', resolve(dataDir, 'nats')], {
-      echo: config.verbose,
-    });
+    const nats = spawnProcess(
+      'nats-server',
+      bin,
+      ['-a', host, '-p', String(port), '-js', '-sd', resolve(dataDir, 'nats')],
+      {
+        echo: config.verbose,
+      },
+    );
     running.push(nats);
     process.stderr.write(`started local nats-server (${bin}) on ${config.nats}\n`);
   } else {
@@ -61,7 +82,10 @@ async function main(config: ConfigOf<typeof schema>): Promise<void> {
     brokerToken: config.brokerToken,
   });
   for (const p of plan.processes) {
-    const proc = spawnTs(p.name, p.entry, p.args, { echo: config.verbose, env: { REGENT_LOG_LEVEL: 'info', ...p.env } });
+    const proc = spawnTs(p.name, p.entry, p.args, {
+      echo: config.verbose,
+      env: { REGENT_LOG_LEVEL: 'info', ...p.env },
+    });
     running.push(proc);
     void proc.exited.then((code) => {
       if (!stopping) {

@@ -27,7 +27,11 @@ export function reachable(host: string, port: number, timeoutMs = 500): Promise<
 
 /** The nats-server binary to start, if one is installed. */
 export function findNatsServer(pathEnv = process.env.PATH ?? ''): string | undefined {
-  const candidates = [process.env.NATS_SERVER_BIN, ...pathEnv.split(':').map((d) => `${d}/nats-server`), '/usr/sbin/nats-server'];
+  const candidates = [
+    process.env.NATS_SERVER_BIN,
+    ...pathEnv.split(':').map((d) => `${d}/nats-server`),
+    '/usr/sbin/nats-server',
+  ];
   return candidates.find((c): c is string => c !== undefined && c !== '' && existsSync(c));
 }
 

@@ -1,8 +1,8 @@
 // The installed command: bin/regentctl.mjs run as a child process, from the repository root and from elsewhere.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ExitCode } from './exit-codes.js';
 import { FAKE_TOKEN, type FakeAdmin, startFakeAdmin } from './testing/fake-admin.js';
 
@@ -15,7 +15,10 @@ interface Exit {
   readonly stderr: string;
 }
 
-function regentctl(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Exit> {
+function regentctl(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<Exit> {
   return new Promise((done) => {
     const cwd = options.cwd ?? repoRoot;
     const script = cwd === repoRoot ? bin : join(repoRoot, bin);
@@ -29,7 +32,12 @@ function regentctl(args: string[], options: { cwd?: string; env?: Record<string,
 
 let fake: FakeAdmin;
 beforeAll(async () => {
-  fake = await startFakeAdmin();
+  fake = await startFakeAdmin({
+    watchEvents: async function* (_req, ctx) {
+      yield { item: { case: 'resync', value: { index: 41n, groups: [] } } };
+      await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+    },
+  });
 });
 afterAll(async () => {
   await fake.close();
@@ -43,7 +51,12 @@ describe('bin/regentctl.mjs', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(ExitCode.Ok);
     const json = JSON.parse(r.stdout);
-    expect(json).toMatchObject({ leaderId: '2', leaderAddress: '127.0.0.1:7102', isLeader: false, term: '7' });
+    expect(json).toMatchObject({
+      leaderId: '2',
+      leaderAddress: '127.0.0.1:7102',
+      isLeader: false,
+      term: '7',
+    });
     expect(json.peers).toHaveLength(3);
   });
 
@@ -57,5 +70,28 @@ describe('bin/regentctl.mjs', () => {
     const r = await regentctl(['elect']);
     expect(r.code).toBe(ExitCode.Usage);
     expect(r.stderr).toContain("missing required argument 'group'");
+  });
+
+  it('ends `watch` with exit 0 when Ctrl-C reaches its process group', async () => {
+    const child = spawn(process.execPath, [bin, 'watch', '--gateway', fake.address], {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH ?? '', REGENT_ADMIN_TOKEN: FAKE_TOKEN },
+      detached: true, // its own process group, as a shell gives a foreground job
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+    });
+    let stdout = '';
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    await new Promise<void>((started) =>
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('resync at #41')) started();
+      }),
+    );
+    process.kill(-child.pid!, 'SIGINT');
+    expect(await exited).toBe(ExitCode.Ok);
+    expect(stdout).toBe('resync at #41: 0 groups\n');
   });
 });

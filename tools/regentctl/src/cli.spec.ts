@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { gatewayUrl, parseAssignments, parseBrokerId, parseBrokerIds, parseHostPort, parseTimeoutMs } from './args.js';
+import {
+  gatewayUrl,
+  parseAssignments,
+  parseBrokerId,
+  parseBrokerIds,
+  parseHostPort,
+  parseTimeoutMs,
+} from './args.js';
 import { policyFromOptions } from './commands/policy.js';
 import { ExitCode } from './exit-codes.js';
 import { runCli } from './testing/run-cli.js';
@@ -23,7 +30,10 @@ describe('usage errors exit with 2 and say what is wrong', () => {
     [['config'], /Usage: regentctl config/],
     [['policy', 'set', 'c1', '--policy', 'best'], /--policy <name>.*Allowed choices/],
     [['policy', 'set', 'c1'], /required option '--policy <name>' not specified/],
-    [['policy', 'set', 'c1', '--policy', 'zone-aware', '--max-lag-bytes', '5'], /--max-lag-bytes applies to --policy max-lag/],
+    [
+      ['policy', 'set', 'c1', '--policy', 'zone-aware', '--max-lag-bytes', '5'],
+      /--max-lag-bytes applies to --policy max-lag/,
+    ],
     [['policy', 'set', 'c1', '--policy', 'max-lag'], /needs --max-lag-bytes/],
     [['policy', 'set', 'c1', '--policy', 'rules'], /needs --filter, --rank or both/],
     [['member', 'add-voter', '4'], /needs --address host:port/],
@@ -45,7 +55,21 @@ describe('usage errors exit with 2 and say what is wrong', () => {
     const result = await runCli(['--help']);
     expect(result.code).toBe(ExitCode.Ok);
     expect(result.stdout).toContain('Exit codes:');
-    for (const name of ['metadata', 'status', 'sync-state', 'brokers', 'elect', 'clean', 'config', 'policy', 'member', 'transfer-leader', 'snapshot', 'watch', 'audit']) {
+    for (const name of [
+      'metadata',
+      'status',
+      'sync-state',
+      'brokers',
+      'elect',
+      'clean',
+      'config',
+      'policy',
+      'member',
+      'transfer-leader',
+      'snapshot',
+      'watch',
+      'audit',
+    ]) {
       expect(result.stdout).toContain(`  ${name}`);
     }
     const sub = await runCli(['policy', 'set', '--help']);
@@ -62,7 +86,11 @@ describe('value parsers', () => {
     expect(parseTimeoutMs('2500')).toBe(2500);
     expect(gatewayUrl('127.0.0.1:7200')).toBe('http://127.0.0.1:7200');
     expect(gatewayUrl('https://gw.example:443/regent/')).toBe('https://gw.example/regent');
-    expect(parseAssignments(['a=1', 'b=x=y', '__proto__=z'])).toEqual({ a: '1', b: 'x=y', ['__proto__']: 'z' });
+    expect(parseAssignments(['a=1', 'b=x=y', '__proto__=z'])).toEqual({
+      a: '1',
+      b: 'x=y',
+      ['__proto__']: 'z',
+    });
     expect(Object.getPrototypeOf(parseAssignments(['__proto__=z']))).toBe(Object.prototype);
   });
 
@@ -79,7 +107,9 @@ describe('value parsers', () => {
       case: 'zoneAware',
       value: expect.objectContaining({ zoneOrder: ['a', 'b'] }),
     });
-    expect(policyFromOptions({ policy: 'max-lag', maxLagBytes: 1024n, lagFallback: 'default' }).policy).toEqual({
+    expect(
+      policyFromOptions({ policy: 'max-lag', maxLagBytes: 1024n, lagFallback: 'default' }).policy,
+    ).toEqual({
       case: 'maxLag',
       value: expect.objectContaining({ maxLagBytes: 1024n, fallback: 2 }),
     });

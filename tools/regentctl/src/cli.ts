@@ -64,7 +64,9 @@ export async function run(argv: readonly string[], io: Io): Promise<ExitCode> {
   const signal = io.signal ?? new AbortController().signal;
   let json = argv.includes('--json');
   const program = new Command('regentctl')
-    .description("Regent operator CLI: the controller's metadata, Raft status, broker groups, elections and policies")
+    .description(
+      "Regent operator CLI: the controller's metadata, Raft status, broker groups, elections and policies",
+    )
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
@@ -75,26 +77,30 @@ export async function run(argv: readonly string[], io: Io): Promise<ExitCode> {
     .option('-t, --token <token>', 'admin token (env REGENT_ADMIN_TOKEN)')
     .option('--json', 'print JSON for scripts (64-bit integers as strings)')
     .addOption(
-      new Option('--timeout-ms <ms>', `deadline of each call (default ${DEFAULT_TIMEOUT_MS})`).argParser(parseTimeoutMs),
+      new Option('--timeout-ms <ms>', `deadline of each call (default ${DEFAULT_TIMEOUT_MS})`).argParser(
+        parseTimeoutMs,
+      ),
     )
     .addHelpText('after', EXIT_CODES_HELP);
   program.helpCommand(true);
 
-  const act: Act = (action) => async (...args) => {
-    const command = args.at(-1) as Command;
-    const globals = command.optsWithGlobals<GlobalOptions>();
-    json = globals.json === true;
-    let output: Output | undefined;
-    try {
-      output = await action(contextOf(globals, io, signal), ...(args.slice(0, -1) as never));
-    } catch (error) {
-      // Commander prints the errors it raises itself; a parser error raised inside an action is ours to print.
-      throw error instanceof CommanderError ? new UsageError(error.message) : error;
-    }
-    if (output !== undefined) {
-      io.stdout.write(json ? `${JSON.stringify(output.json, null, 2)}\n` : output.text);
-    }
-  };
+  const act: Act =
+    (action) =>
+    async (...args) => {
+      const command = args.at(-1) as Command;
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      json = globals.json === true;
+      let output: Output | undefined;
+      try {
+        output = await action(contextOf(globals, io, signal), ...(args.slice(0, -1) as never));
+      } catch (error) {
+        // Commander prints the errors it raises itself; a parser error raised inside an action is ours to print.
+        throw error instanceof CommanderError ? new UsageError(error.message) : error;
+      }
+      if (output !== undefined) {
+        io.stdout.write(json ? `${JSON.stringify(output.json, null, 2)}\n` : output.text);
+      }
+    };
   for (const register of commands) register(program, act);
 
   try {

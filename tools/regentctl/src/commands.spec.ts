@@ -12,9 +12,20 @@ import {
 } from '@regent/proto/admin';
 import { ControllerCondition } from '@regent/proto/common';
 import { LagFallback } from '@regent/proto/election';
+import {
+  AlterSyncStateSetEventSchema,
+  type ControllerEvent,
+  ElectMasterEventSchema,
+} from '@regent/proto/state';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ExitCode } from './exit-codes.js';
-import { type AdminImpl, FAKE_TOKEN, type FakeAdmin, fixtures, startFakeAdmin } from './testing/fake-admin.js';
+import {
+  type AdminImpl,
+  FAKE_TOKEN,
+  type FakeAdmin,
+  fixtures,
+  startFakeAdmin,
+} from './testing/fake-admin.js';
 import { type RunCliOptions, runCli } from './testing/run-cli.js';
 
 let fake: FakeAdmin | undefined;
@@ -75,9 +86,15 @@ describe('status', () => {
     const r = await cli({}, ['status']);
     expect(r.code).toBe(ExitCode.Ok);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^NODE\s+ADDRESS\s+ROLE\s+TERM\s+LEADER\s+COMMIT\s+APPLIED\s+LAST\s+SNAPSHOT\s+LAG\s+UPTIME\s+ERROR$/);
-    expect(lines[1]).toMatch(/^\s+1\s+127\.0\.0\.1:7101\s+follower\s+7\s+2\s+118\s+115\s+121\s+100\s+5\s+1m20s$/);
-    expect(lines[2]).toMatch(/^\s+2\s+127\.0\.0\.1:7102\s+leader\s+7\s+2\s+120\s+120\s+121\s+100\s+0\s+1m15s$/);
+    expect(lines[0]).toMatch(
+      /^NODE\s+ADDRESS\s+ROLE\s+TERM\s+LEADER\s+COMMIT\s+APPLIED\s+LAST\s+SNAPSHOT\s+LAG\s+UPTIME\s+ERROR$/,
+    );
+    expect(lines[1]).toMatch(
+      /^\s+1\s+127\.0\.0\.1:7101\s+follower\s+7\s+2\s+118\s+115\s+121\s+100\s+5\s+1m20s$/,
+    );
+    expect(lines[2]).toMatch(
+      /^\s+2\s+127\.0\.0\.1:7102\s+leader\s+7\s+2\s+120\s+120\s+121\s+100\s+0\s+1m15s$/,
+    );
     expect(lines[3]).toMatch(/^\s+3\s+127\.0\.0\.1:7103\s+unreachable(\s+-){8}\s+connect ECONNREFUSED$/);
   });
 
@@ -100,18 +117,24 @@ describe('sync-state', () => {
     expect(r.stdout).toMatch(/^g1\s+c1\s+3\s+5\s+1\s+127\.0\.0\.1:10911\s+master\s+yes\s+yes$/m);
     expect(r.stdout).toMatch(/^g1\s+c1\s+3\s+5\s+3\s+127\.0\.0\.1:10913\s+slave\s+no\s+no$/m);
     expect(r.stdout).toMatch(/^g2\s+c1\s+1\s+1\s+-\s+-\s+no master$/m);
-    expect(callsOf('GetSyncStateData')).toEqual([expect.objectContaining({ clusterName: '', brokerNames: [] })]);
+    expect(callsOf('GetSyncStateData')).toEqual([
+      expect.objectContaining({ clusterName: '', brokerNames: [] }),
+    ]);
   });
 
   it('asks for the named groups and refuses a group that does not exist', async () => {
     const ok = await cli({}, ['sync-state', 'g1', '--cluster', 'c1', '--json']);
     expect(Object.keys(JSON.parse(ok.stdout).replicas)).toEqual(['g1']);
     expect(JSON.parse(ok.stdout).replicas.g1.masterBrokerId).toBe('1');
-    expect(callsOf('GetSyncStateData')).toEqual([expect.objectContaining({ clusterName: 'c1', brokerNames: ['g1'] })]);
+    expect(callsOf('GetSyncStateData')).toEqual([
+      expect.objectContaining({ clusterName: 'c1', brokerNames: ['g1'] }),
+    ]);
     await fake!.close();
     const missing = await cli({}, ['sync-state', 'g1', 'g9']);
     expect(missing.code).toBe(ExitCode.Refused);
-    expect(missing.stderr).toBe('regentctl: BROKER_METADATA_NOT_EXIST (RocketMQ 2008): no such broker group: g9\n');
+    expect(missing.stderr).toBe(
+      'regentctl: BROKER_METADATA_NOT_EXIST (RocketMQ 2008): no such broker group: g9\n',
+    );
   });
 });
 
@@ -164,7 +187,13 @@ describe('elect', () => {
 
   it('runs an ordinary election with the given cluster, and reports a kept master as success', async () => {
     const r = await cli(
-      { electMaster: () => ({ ...elected, condition: ControllerCondition.MASTER_STILL_EXIST, masterBrokerId: 1n }) },
+      {
+        electMaster: () => ({
+          ...elected,
+          condition: ControllerCondition.MASTER_STILL_EXIST,
+          masterBrokerId: 1n,
+        }),
+      },
       ['elect', 'g1', '--cluster', 'c1', '--json'],
     );
     expect(r.code).toBe(ExitCode.Ok);
@@ -177,6 +206,15 @@ describe('elect', () => {
       masterEpoch: 4,
       syncStateSet: { brokerIds: ['2'], epoch: 6 },
     });
+  });
+
+  it('refuses a group the controller does not know when no cluster is given', async () => {
+    const r = await cli({ electMaster: () => elected }, ['elect', 'g9', '--broker', '2']);
+    expect(r.code).toBe(ExitCode.Refused);
+    expect(r.stderr).toBe(
+      'regentctl: BROKER_METADATA_NOT_EXIST (RocketMQ 2008): no such broker group: g9 (or pass --cluster)\n',
+    );
+    expect(callsOf('ElectMaster')).toEqual([]);
   });
 
   it('exits 1 with the condition on stderr when the controller refuses', async () => {
@@ -211,15 +249,30 @@ describe('elect', () => {
 describe('clean', () => {
   it('removes listed ids and reports a whole-group removal', async () => {
     const r = await cli({ cleanBrokerData: () => ({ groupRemoved: false }) }, [
-      'clean', 'g1', '--broker-ids', '2,3', '--clean-living',
+      'clean',
+      'g1',
+      '--broker-ids',
+      '2,3',
+      '--clean-living',
     ]);
     expect(r.code).toBe(ExitCode.Ok);
     expect(r.stdout).toBe('removed brokers 2,3 from g1\n');
     expect(callsOf('CleanBrokerData')).toEqual([
-      expect.objectContaining({ clusterName: 'c1', brokerName: 'g1', brokerIds: [2n, 3n], cleanLivingBroker: true }),
+      expect.objectContaining({
+        clusterName: 'c1',
+        brokerName: 'g1',
+        brokerIds: [2n, 3n],
+        cleanLivingBroker: true,
+      }),
     ]);
     await fake!.close();
-    const all = await cli({ cleanBrokerData: () => ({ groupRemoved: true }) }, ['clean', 'g2', '-c', 'c1', '--json']);
+    const all = await cli({ cleanBrokerData: () => ({ groupRemoved: true }) }, [
+      'clean',
+      'g2',
+      '-c',
+      'c1',
+      '--json',
+    ]);
     expect(JSON.parse(all.stdout)).toEqual({ groupRemoved: true });
     expect(callsOf('CleanBrokerData')).toEqual([
       expect.objectContaining({ brokerName: 'g2', brokerIds: [], cleanLivingBroker: false }),
@@ -243,7 +296,12 @@ describe('clean', () => {
 describe('config', () => {
   it('gets the configuration and the forbidden keys', async () => {
     const r = await cli(
-      { getControllerConfig: () => ({ entries: { scanIntervalMs: '500', electionPolicy: 'x' }, forbiddenKeys: ['storePath'] }) },
+      {
+        getControllerConfig: () => ({
+          entries: { scanIntervalMs: '500', electionPolicy: 'x' },
+          forbiddenKeys: ['storePath'],
+        }),
+      },
       ['config', 'get'],
     );
     expect(r.stdout).toBe(
@@ -253,7 +311,11 @@ describe('config', () => {
 
   it('sets keys and refuses forbidden ones with exit 1', async () => {
     const r = await cli({ updateControllerConfig: (req) => ({ entries: { ...req.entries, other: '1' } }) }, [
-      'config', 'set', 'scanIntervalMs=250', 'label=a=b', '--json',
+      'config',
+      'set',
+      'scanIntervalMs=250',
+      'label=a=b',
+      '--json',
     ]);
     expect(r.code).toBe(ExitCode.Ok);
     expect(callsOf('UpdateControllerConfig')).toEqual([
@@ -264,7 +326,10 @@ describe('config', () => {
     const forbidden = await cli(
       {
         updateControllerConfig: () => {
-          throw connectErrorOf(ControllerCondition.CONFIG_KEY_FORBIDDEN, 'storePath may not be changed remotely');
+          throw connectErrorOf(
+            ControllerCondition.CONFIG_KEY_FORBIDDEN,
+            'storePath may not be changed remotely',
+          );
         },
       },
       ['config', 'set', 'storePath=/tmp'],
@@ -277,25 +342,47 @@ describe('config', () => {
 describe('policy', () => {
   it('gets the effective policy with its source', async () => {
     const r = await cli(
-      { getElectionPolicy: () => ({ source: 'cluster', policy: { policy: { case: 'zoneAware', value: { zoneOrder: ['a', 'b'] } } } }) },
+      {
+        getElectionPolicy: () => ({
+          source: 'cluster',
+          policy: { policy: { case: 'zoneAware', value: { zoneOrder: ['a', 'b'] } } },
+        }),
+      },
       ['policy', 'get', 'c1', 'g1'],
     );
-    expect(r.stdout).toBe('scope   group c1/g1\npolicy  zone-aware (zones in order: a, b)\nsource  cluster\n');
-    expect(callsOf('GetElectionPolicy')).toEqual([expect.objectContaining({ clusterName: 'c1', brokerName: 'g1' })]);
+    expect(r.stdout).toBe(
+      'scope   group c1/g1\npolicy  zone-aware (zones in order: a, b)\nsource  cluster\n',
+    );
+    expect(callsOf('GetElectionPolicy')).toEqual([
+      expect.objectContaining({ clusterName: 'c1', brokerName: 'g1' }),
+    ]);
   });
 
   it('sets a max-lag policy on a cluster and clears a group setting', async () => {
     const r = await cli({ setElectionPolicy: () => ({}) }, [
-      'policy', 'set', 'c1', '--policy', 'max-lag', '--max-lag-bytes', '1048576', '--lag-fallback', 'refuse',
+      'policy',
+      'set',
+      'c1',
+      '--policy',
+      'max-lag',
+      '--max-lag-bytes',
+      '1048576',
+      '--lag-fallback',
+      'refuse',
     ]);
     expect(r.code).toBe(ExitCode.Ok);
-    expect(r.stdout).toBe('cluster c1: policy set to max-lag (at most 1048576 bytes behind; fallback refuse)\n');
+    expect(r.stdout).toBe(
+      'cluster c1: policy set to max-lag (at most 1048576 bytes behind; fallback refuse)\n',
+    );
     expect(callsOf('SetElectionPolicy')).toEqual([
       expect.objectContaining({
         clusterName: 'c1',
         brokerName: '',
         policy: expect.objectContaining({
-          policy: { case: 'maxLag', value: expect.objectContaining({ maxLagBytes: 1_048_576n, fallback: LagFallback.REFUSE }) },
+          policy: {
+            case: 'maxLag',
+            value: expect.objectContaining({ maxLagBytes: 1_048_576n, fallback: LagFallback.REFUSE }),
+          },
         }),
       }),
     ]);
@@ -309,13 +396,17 @@ describe('policy', () => {
     const r = await cli(
       {
         setElectionPolicy: () => {
-          throw connectErrorOf(ControllerCondition.INVALID_POLICY, "undeclared reference to 'c.nope'", { field: 'rules.filter' });
+          throw connectErrorOf(ControllerCondition.INVALID_POLICY, "undeclared reference to 'c.nope'", {
+            field: 'rules.filter',
+          });
         },
       },
       ['policy', 'set', 'c1', '--policy', 'rules', '--filter', 'c.nope > 1'],
     );
     expect(r.code).toBe(ExitCode.Refused);
-    expect(r.stderr).toBe("regentctl: INVALID_POLICY: undeclared reference to 'c.nope' [field rules.filter]\n");
+    expect(r.stderr).toBe(
+      "regentctl: INVALID_POLICY: undeclared reference to 'c.nope' [field rules.filter]\n",
+    );
   });
 });
 
@@ -324,7 +415,10 @@ describe('member, transfer-leader, snapshot', () => {
     const r = await cli(
       {
         changeMembership: (req) => ({
-          peers: [...fixtures.metadata.peers, { nodeId: req.nodeId, address: req.clientAddress, learner: true }],
+          peers: [
+            ...fixtures.metadata.peers,
+            { nodeId: req.nodeId, address: req.clientAddress, learner: true },
+          ],
         }),
       },
       ['member', 'add-learner', '4', '--address', '127.0.0.1:7104'],
@@ -343,7 +437,12 @@ describe('member, transfer-leader, snapshot', () => {
   });
 
   it('maps promote and remove, and refuses a second change in flight', async () => {
-    const r = await cli({ changeMembership: () => ({ peers: fixtures.metadata.peers }) }, ['member', 'promote', '3', '--json']);
+    const r = await cli({ changeMembership: () => ({ peers: fixtures.metadata.peers }) }, [
+      'member',
+      'promote',
+      '3',
+      '--json',
+    ]);
     expect(JSON.parse(r.stdout).peers).toHaveLength(3);
     expect(callsOf('ChangeMembership')).toEqual([
       expect.objectContaining({ change: MembershipChange.PROMOTE_LEARNER, nodeId: 3n, peerAddress: '' }),
@@ -359,15 +458,25 @@ describe('member, transfer-leader, snapshot', () => {
     );
     expect(busy.code).toBe(ExitCode.Refused);
     expect(busy.stderr).toContain('MEMBERSHIP_CHANGE_IN_PROGRESS: adding node 4');
-    expect(callsOf('ChangeMembership')).toEqual([expect.objectContaining({ change: MembershipChange.REMOVE_NODE })]);
+    expect(callsOf('ChangeMembership')).toEqual([
+      expect.objectContaining({ change: MembershipChange.REMOVE_NODE }),
+    ]);
   });
 
   it('transfers leadership to a node or to the best one', async () => {
-    const r = await cli({ transferLeadership: (req) => ({ leaderId: req.targetNodeId === 0n ? 3n : req.targetNodeId }) }, [
-      'transfer-leader', '1',
-    ]);
+    const r = await cli(
+      { transferLeadership: (req) => ({ leaderId: req.targetNodeId === 0n ? 3n : req.targetNodeId }) },
+      ['transfer-leader', '1'],
+    );
     expect(r.stdout).toBe('leader is now node 1\n');
-    const best = await runCli(['--gateway', fake!.address, '--token', FAKE_TOKEN, 'transfer-leader', '--json']);
+    const best = await runCli([
+      '--gateway',
+      fake!.address,
+      '--token',
+      FAKE_TOKEN,
+      'transfer-leader',
+      '--json',
+    ]);
     expect(JSON.parse(best.stdout)).toEqual({ leaderId: '3' });
     expect(callsOf('TransferLeadership')).toEqual([
       expect.objectContaining({ targetNodeId: 1n }),
@@ -376,7 +485,10 @@ describe('member, transfer-leader, snapshot', () => {
   });
 
   it('triggers a snapshot', async () => {
-    const r = await cli({ triggerSnapshot: () => ({ snapshotIndex: 1200n, snapshotBytes: 12_595n }) }, ['snapshot', '2']);
+    const r = await cli({ triggerSnapshot: () => ({ snapshotIndex: 1200n, snapshotBytes: 12_595n }) }, [
+      'snapshot',
+      '2',
+    ]);
     expect(r.stdout).toBe('snapshot at index 1200 (12.3 KiB)\n');
     expect(callsOf('TriggerSnapshot')).toEqual([expect.objectContaining({ nodeId: 2n })]);
   });
@@ -386,7 +498,9 @@ describe('audit', () => {
   it('prints each decision with the verdict on every candidate', async () => {
     const r = await cli({}, ['audit', 'c1', 'g1', '--limit', '5']);
     expect(r.code).toBe(ExitCode.Ok);
-    expect(callsOf('GetElectionAudit')).toEqual([expect.objectContaining({ clusterName: 'c1', brokerName: 'g1', limit: 5 })]);
+    expect(callsOf('GetElectionAudit')).toEqual([
+      expect.objectContaining({ clusterName: 'c1', brokerName: 'g1', limit: 5 }),
+    ]);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toBe(
       '#118 term 7  2025-11-24T16:00:00.000Z  c1/g1  controller-triggered  master 1 → 2, epoch 4  policy rocketmq-default',
@@ -405,7 +519,11 @@ describe('audit', () => {
       brokerName: 'g1',
       trigger: 'ELECTION_TRIGGER_CONTROLLER',
       chosenBrokerId: '2',
-      reasons: [{ brokerId: '1', verdict: 'VERDICT_NOT_ALIVE' }, { verdict: 'VERDICT_CHOSEN' }, { verdict: 'VERDICT_NOT_IN_SYNC_STATE_SET' }],
+      reasons: [
+        { brokerId: '1', verdict: 'VERDICT_NOT_ALIVE' },
+        { verdict: 'VERDICT_CHOSEN' },
+        { verdict: 'VERDICT_NOT_IN_SYNC_STATE_SET' },
+      ],
     });
   });
 });
@@ -417,26 +535,38 @@ describe('watch', () => {
       value: {
         index: 100n,
         groups: [
-          { clusterName: 'c1', brokerName: 'g1', masterBrokerId: 1n, masterEpoch: 3, syncStateSet: { brokerIds: [1n, 2n], epoch: 5 }, replicas: [{ brokerId: 1n }, { brokerId: 2n }] },
+          {
+            clusterName: 'c1',
+            brokerName: 'g1',
+            masterBrokerId: 1n,
+            masterEpoch: 3,
+            syncStateSet: { brokerIds: [1n, 2n], epoch: 5 },
+            replicas: [{ brokerId: 1n }, { brokerId: 2n }],
+          },
         ],
       },
     },
   });
-  const event = (index: bigint, position: number, value: WatchEventsResponse['item'] extends infer _ ? Parameters<typeof eventOf>[2] : never) =>
-    eventOf(index, position, value);
+  type EventSpec =
+    | { case: 'alterSyncStateSet'; brokerName: string; set: bigint[] }
+    | { case: 'electMaster'; brokerName: string; to: bigint };
 
-  function eventOf(index: bigint, position: number, e: { case: 'alterSyncStateSet'; brokerName: string; set: bigint[] } | { case: 'electMaster'; brokerName: string; to: bigint }) {
-    const inner =
+  /** A committed event at (index, position) with the group's state after it. */
+  function event(index: bigint, position: number, e: EventSpec): WatchEventsResponse {
+    const inner: ControllerEvent['event'] =
       e.case === 'alterSyncStateSet'
-        ? { case: e.case, value: { brokerName: e.brokerName, newSyncStateSet: e.set } }
+        ? {
+            case: e.case,
+            value: create(AlterSyncStateSetEventSchema, { brokerName: e.brokerName, newSyncStateSet: e.set }),
+          }
         : {
             case: e.case,
-            value: {
+            value: create(ElectMasterEventSchema, {
               brokerName: e.brokerName,
               newMasterElected: true,
               newMasterBrokerId: e.to,
               audit: { oldMasterBrokerId: 1n, chosenBrokerId: e.to, explanation: 'master 1 died' },
-            },
+            }),
           };
     return create(WatchEventsResponseSchema, {
       item: {
@@ -445,8 +575,12 @@ describe('watch', () => {
           index,
           term: 7n,
           position,
-          event: { event: inner as never },
-          groupAfter: { brokerName: e.brokerName, masterEpoch: 4, syncStateSet: { brokerIds: [2n], epoch: 6 } },
+          event: { event: inner },
+          groupAfter: {
+            brokerName: e.brokerName,
+            masterEpoch: 4,
+            syncStateSet: { brokerIds: [2n], epoch: 6 },
+          },
         },
       },
     });
@@ -461,7 +595,11 @@ describe('watch', () => {
   }
 
   it('prints the resync and each event on its own line, stopping after --max-events', async () => {
-    const items = [resync, event(101n, 0, { case: 'electMaster', brokerName: 'g1', to: 2n }), event(102n, 0, { case: 'alterSyncStateSet', brokerName: 'g1', set: [2n, 3n] })];
+    const items = [
+      resync,
+      event(101n, 0, { case: 'electMaster', brokerName: 'g1', to: 2n }),
+      event(102n, 0, { case: 'alterSyncStateSet', brokerName: 'g1', set: [2n, 3n] }),
+    ];
     const r = await cli({ watchEvents: streamOf(items) }, ['watch', '--max-events', '2']);
     expect(r.code).toBe(ExitCode.Ok);
     expect(r.stdout).toBe(
@@ -478,10 +616,19 @@ describe('watch', () => {
 
   it('writes one JSON object per line with --json and starts at --from', async () => {
     const items = [event(7n, 0, { case: 'alterSyncStateSet', brokerName: 'g1', set: [1n] })];
-    const r = await cli({ watchEvents: streamOf(items) }, ['watch', '--from', '7', '--max-events', '1', '--json']);
+    const r = await cli({ watchEvents: streamOf(items) }, [
+      'watch',
+      '--from',
+      '7',
+      '--max-events',
+      '1',
+      '--json',
+    ]);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ event: { index: '7', term: '7', event: { alterSyncStateSet: { newSyncStateSet: ['1'] } } } });
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      event: { index: '7', term: '7', event: { alterSyncStateSet: { newSyncStateSet: ['1'] } } },
+    });
     expect(callsOf('WatchEvents')).toEqual([expect.objectContaining({ fromIndex: 7n })]);
   });
 
@@ -517,7 +664,12 @@ describe('watch', () => {
     };
     const r = await cli(impl, ['watch', '--from', '5', '--max-events', '3']);
     expect(r.code).toBe(ExitCode.Ok);
-    expect(r.stdout.trimEnd().split('\n').map((l) => l.split(' ')[0])).toEqual(['#5.0', '#5.1', '#6.0']);
+    expect(
+      r.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split(' ')[0]),
+    ).toEqual(['#5.0', '#5.1', '#6.0']);
     expect(callsOf('WatchEvents')).toEqual([
       expect.objectContaining({ fromIndex: 5n }),
       expect.objectContaining({ fromIndex: 5n }),
@@ -537,7 +689,9 @@ describe('failures', () => {
     expect(fake.calls[0]!.authorization).toBeNull();
     const wrong = await runCli(['--gateway', fake.address, '--token', 'nope', 'sync-state', '--json']);
     expect(wrong.code).toBe(ExitCode.Unauthorized);
-    expect(JSON.parse(wrong.stderr)).toEqual({ error: { code: 'unauthenticated', message: 'missing or unknown token' } });
+    expect(JSON.parse(wrong.stderr)).toEqual({
+      error: { code: 'unauthenticated', message: 'missing or unknown token' },
+    });
   });
 
   it('exits 3 on permission denied', async () => {

@@ -3,7 +3,14 @@ import { connectErrorOf } from '@regent/proto';
 import { ControllerCondition } from '@regent/proto/common';
 import { CommanderError, InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { describeError, ExitCode, errorReportOf, exitCodeOf, RefusedError, UsageError } from './exit-codes.js';
+import {
+  describeError,
+  ExitCode,
+  errorReportOf,
+  exitCodeOf,
+  RefusedError,
+  UsageError,
+} from './exit-codes.js';
 
 const C = ControllerCondition;
 
@@ -26,7 +33,17 @@ describe('exitCodeOf', () => {
     ['a commander parse error', new InvalidArgumentError('bad'), ExitCode.Usage],
     ['help', new CommanderError(0, 'commander.helpDisplayed', '(outputHelp)'), ExitCode.Ok],
     ['a bare socket error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }), ExitCode.Unavailable],
-    ['a wrapped refusal', new ConnectError('x', Code.Unknown, undefined, undefined, Object.assign(new Error('c'), { code: 'ECONNREFUSED' })), ExitCode.Unavailable],
+    [
+      'a wrapped refusal',
+      new ConnectError(
+        'x',
+        Code.Unknown,
+        undefined,
+        undefined,
+        Object.assign(new Error('c'), { code: 'ECONNREFUSED' }),
+      ),
+      ExitCode.Unavailable,
+    ],
     ['a bug', new TypeError('x is undefined'), ExitCode.Refused],
     ['a missing group', new RefusedError('no g9', C.BROKER_METADATA_NOT_EXIST), ExitCode.Refused],
   ])('maps %s', (_, error, code) => {
@@ -45,8 +62,12 @@ describe('describeError', () => {
     const notLeader = connectErrorOf(C.NOT_LEADER, 'not the leader', {
       leader: { $typeName: 'regent.common.v1.NodeRef', nodeId: 2n, address: '127.0.0.1:7102' },
     });
-    expect(describeError(notLeader)).toBe('NOT_LEADER (RocketMQ 2007): not the leader [leader 2 at 127.0.0.1:7102]');
-    expect(errorReportOf(connectErrorOf(C.INVALID_POLICY, 'undeclared c.foo', { field: 'rules.filter' }))).toEqual({
+    expect(describeError(notLeader)).toBe(
+      'NOT_LEADER (RocketMQ 2007): not the leader [leader 2 at 127.0.0.1:7102]',
+    );
+    expect(
+      errorReportOf(connectErrorOf(C.INVALID_POLICY, 'undeclared c.foo', { field: 'rules.filter' })),
+    ).toEqual({
       code: 'invalid_argument',
       condition: 'INVALID_POLICY',
       message: 'undeclared c.foo',
@@ -58,6 +79,8 @@ describe('describeError', () => {
     expect(describeError(new ConnectError('unknown token', Code.Unauthenticated))).toBe(
       'unauthenticated: unknown token (pass --token or set REGENT_ADMIN_TOKEN)',
     );
-    expect(describeError(new ConnectError('down', Code.FailedPrecondition))).toBe('failed_precondition: down');
+    expect(describeError(new ConnectError('down', Code.FailedPrecondition))).toBe(
+      'failed_precondition: down',
+    );
   });
 });

@@ -10,11 +10,20 @@ describe('formatTable', () => {
         ['12', 'h:1', 'x'],
       ],
     );
-    expect(text).toBe(['ID  ADDRESS         NOTE', '1   127.0.0.1:7101', '12  h:1             x', ''].join('\n'));
+    expect(text).toBe(
+      ['ID  ADDRESS         NOTE', '1   127.0.0.1:7101', '12  h:1             x', ''].join('\n'),
+    );
   });
 
   it('right-aligns the columns asked for', () => {
-    const text = formatTable(['N', 'NAME'], [['5', 'a'], ['120', 'bb']], { align: ['right'] });
+    const text = formatTable(
+      ['N', 'NAME'],
+      [
+        ['5', 'a'],
+        ['120', 'bb'],
+      ],
+      { align: ['right'] },
+    );
     expect(text.split('\n')).toEqual(['  N  NAME', '  5  a', '120  bb', '']);
   });
 
@@ -31,7 +40,12 @@ describe('formatTable', () => {
 
 describe('small formatters', () => {
   it('aligns fields', () => {
-    expect(formatFields([['leader', '2'], ['term', '7']])).toBe('leader  2\nterm    7\n');
+    expect(
+      formatFields([
+        ['leader', '2'],
+        ['term', '7'],
+      ]),
+    ).toBe('leader  2\nterm    7\n');
   });
 
   it.each([

@@ -43,7 +43,9 @@ export function formatTable(
 /** Renders `key  value` lines with the values aligned. */
 export function formatFields(fields: readonly (readonly [string, string])[]): string {
   const width = Math.max(0, ...fields.map(([key]) => [...key].length));
-  return fields.map(([key, value]) => `${clean(key).padEnd(width)}  ${clean(value)}`.trimEnd() + '\n').join('');
+  return fields
+    .map(([key, value]) => `${clean(key).padEnd(width)}  ${clean(value)}`.trimEnd() + '\n')
+    .join('');
 }
 
 /** A duration in milliseconds for humans: "850ms", "3.2s", "4m05s", "2h07m", "3d04h". */

@@ -4,8 +4,13 @@
 // leadership, and append committed events that Watch streams deliver.
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from '@connectrpc/connect';
-import { type CommittedEvent, CommittedEventSchema, NodeStatusSchema, ResyncSchema } from '@regent/proto/admin';
 import { connectErrorOf } from '@regent/proto';
+import {
+  type CommittedEvent,
+  CommittedEventSchema,
+  NodeStatusSchema,
+  ResyncSchema,
+} from '@regent/proto/admin';
 import { ControllerCondition, ControllerMetadataSchema, NodeRefSchema } from '@regent/proto/common';
 import {
   ConsensusService,
@@ -28,7 +33,10 @@ export interface Recorded<T> {
   readonly timeoutMs: number | undefined;
 }
 
-export type SubmitBehaviour = (request: SubmitRequest, ctx: HandlerContext) => Promise<ControllerReply> | ControllerReply;
+export type SubmitBehaviour = (
+  request: SubmitRequest,
+  ctx: HandlerContext,
+) => Promise<ControllerReply> | ControllerReply;
 export type ReportBehaviour = (request: ReportHeartbeatsRequest, ctx: HandlerContext) => Promise<void> | void;
 
 /** A reply of the command's own case with default fields (getNextBrokerId answers 1, as for an unknown group). */
@@ -36,10 +44,19 @@ export function defaultReply(request: SubmitRequest): ControllerReply {
   const command = request.command?.command;
   if (command?.case === 'getNextBrokerId') {
     return create(ControllerReplySchema, {
-      reply: { case: 'getNextBrokerId', value: { ...command.value, nextBrokerId: 1n } },
+      reply: {
+        case: 'getNextBrokerId',
+        value: {
+          clusterName: command.value.clusterName,
+          brokerName: command.value.brokerName,
+          nextBrokerId: 1n,
+        },
+      },
     });
   }
-  return create(ControllerReplySchema, { reply: { case: command?.case, value: {} } as ControllerReply['reply'] });
+  return create(ControllerReplySchema, {
+    reply: { case: command?.case, value: {} } as ControllerReply['reply'],
+  });
 }
 
 /** Resolves when `signal` aborts (for handlers that hang until the caller gives up). */
@@ -123,7 +140,10 @@ export class FakeNode {
   private notLeader(): ConnectError {
     const leader = this.cluster.leader;
     return connectErrorOf(ControllerCondition.NOT_LEADER, `node ${this.nodeId} is not the leader`, {
-      leader: leader === undefined ? undefined : create(NodeRefSchema, { nodeId: leader.nodeId, address: leader.address }),
+      leader:
+        leader === undefined
+          ? undefined
+          : create(NodeRefSchema, { nodeId: leader.nodeId, address: leader.address }),
     });
   }
 

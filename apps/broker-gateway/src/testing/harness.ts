@@ -53,7 +53,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export function gatewayConfig(addresses: readonly string[], overrides: Partial<GatewayConfig> = {}): GatewayConfig {
+export function gatewayConfig(
+  addresses: readonly string[],
+  overrides: Partial<GatewayConfig> = {},
+): GatewayConfig {
   return {
     host: '127.0.0.1',
     port: 0,
@@ -61,6 +64,7 @@ export function gatewayConfig(addresses: readonly string[], overrides: Partial<G
     gatewayId: 'gw-test',
     tokens: buildTokenTable([tokens.admin], [`cluster-a=${tokens.brokerA}`, `*=${tokens.brokerAll}`]),
     authDisabled: false,
+    defaultHeartbeatTimeoutMs: 10_000,
     requestTimeoutMs: 3000,
     heartbeatBatchMax: 100,
     heartbeatBatchIntervalMs: 5,
@@ -78,11 +82,19 @@ function headerInterceptor(headers: Record<string, string>): Interceptor {
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const cluster = await startFakeCluster(options.nodes ?? 3, 'leaderIndex' in options ? options.leaderIndex : 0);
+  const cluster = await startFakeCluster(
+    options.nodes ?? 3,
+    'leaderIndex' in options ? options.leaderIndex : 0,
+  );
   const registry = new Registry();
   const config = gatewayConfig(options.seeds?.(cluster) ?? cluster.addresses(), options.config);
   const logger = createLogger('gateway-test', process.env.REGENT_TEST_LOG_LEVEL ?? 'silent');
-  const gateway = createGateway({ config, logger, metrics: registry, tuning: { ...fastTuning, ...options.tuning } });
+  const gateway = createGateway({
+    config,
+    logger,
+    metrics: registry,
+    tuning: { ...fastTuning, ...options.tuning },
+  });
   const server = await startServer({
     host: '127.0.0.1',
     port: 0,
@@ -117,7 +129,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       const metric = registry.getSingleMetric(name);
       if (metric === undefined) return 0;
       const { values } = await metric.get();
-      const match = values.find((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want));
+      const match = values.find((v) =>
+        Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want),
+      );
       return match?.value ?? 0;
     },
     close: async () => {

@@ -64,7 +64,12 @@ export const brokerSamples: readonly Sample[] = [
     shape: 'unary',
     command: 'alterSyncStateSet',
     scoped: true,
-    request: (c) => ({ ...group(c), masterBrokerId: 1n, masterEpoch: 1, newSyncStateSet: { brokerIds: [1n, 2n], epoch: 1 } }),
+    request: (c) => ({
+      ...group(c),
+      masterBrokerId: 1n,
+      masterEpoch: 1,
+      newSyncStateSet: { brokerIds: [1n, 2n], epoch: 1 },
+    }),
   },
   { method: 'getReplicaInfo', shape: 'unary', command: 'getReplicaInfo', scoped: true, request: group },
   {
@@ -87,10 +92,22 @@ export const adminSamples: readonly Sample[] = [
     scoped: false,
     request: (c) => ({ clusterName: c }),
   },
-  { method: 'getBrokerLiveness', shape: 'unary', command: 'getBrokerLiveness', scoped: false, request: (c) => ({ clusterName: c }) },
+  {
+    method: 'getBrokerLiveness',
+    shape: 'unary',
+    command: 'getBrokerLiveness',
+    scoped: false,
+    request: (c) => ({ clusterName: c }),
+  },
   { method: 'electMaster', shape: 'unary', command: 'adminElectMaster', scoped: false, request: group },
   { method: 'cleanBrokerData', shape: 'unary', command: 'cleanBrokerData', scoped: false, request: group },
-  { method: 'getControllerConfig', shape: 'unary', command: 'getControllerConfig', scoped: false, request: () => ({}) },
+  {
+    method: 'getControllerConfig',
+    shape: 'unary',
+    command: 'getControllerConfig',
+    scoped: false,
+    request: () => ({}),
+  },
   {
     method: 'updateControllerConfig',
     shape: 'unary',
@@ -98,8 +115,20 @@ export const adminSamples: readonly Sample[] = [
     scoped: false,
     request: () => ({ entries: { enableElectUncleanMaster: 'false' } }),
   },
-  { method: 'getElectionPolicy', shape: 'unary', command: 'getElectionPolicy', scoped: false, request: (c) => ({ clusterName: c }) },
-  { method: 'setElectionPolicy', shape: 'unary', command: 'setElectionPolicy', scoped: false, request: (c) => ({ clusterName: c }) },
+  {
+    method: 'getElectionPolicy',
+    shape: 'unary',
+    command: 'getElectionPolicy',
+    scoped: false,
+    request: (c) => ({ clusterName: c }),
+  },
+  {
+    method: 'setElectionPolicy',
+    shape: 'unary',
+    command: 'setElectionPolicy',
+    scoped: false,
+    request: (c) => ({ clusterName: c }),
+  },
   {
     method: 'changeMembership',
     shape: 'unary',
@@ -109,7 +138,13 @@ export const adminSamples: readonly Sample[] = [
   { method: 'transferLeadership', shape: 'unary', scoped: false, request: () => ({ targetNodeId: 2n }) },
   { method: 'triggerSnapshot', shape: 'unary', scoped: false, request: () => ({}) },
   { method: 'watchEvents', shape: 'server-stream', scoped: false, request: () => ({ fromIndex: 0n }) },
-  { method: 'getElectionAudit', shape: 'unary', command: 'getElectionAudit', scoped: false, request: (c) => ({ clusterName: c }) },
+  {
+    method: 'getElectionAudit',
+    shape: 'unary',
+    command: 'getElectionAudit',
+    scoped: false,
+    request: (c) => ({ clusterName: c }),
+  },
 ];
 
 type AnyClient = Client<typeof BrokerService> | Client<typeof AdminService>;
@@ -125,7 +160,9 @@ export async function callSample(client: AnyClient, sample: Sample, clusterName:
     yield request;
     await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve()));
   };
-  const responses = method(sample.shape === 'bidi' ? input() : request, { signal: stop.signal }) as AsyncIterable<unknown>;
+  const responses = method(sample.shape === 'bidi' ? input() : request, {
+    signal: stop.signal,
+  }) as AsyncIterable<unknown>;
   try {
     for await (const response of responses) return response;
     return undefined;

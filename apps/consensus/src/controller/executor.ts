@@ -8,10 +8,10 @@ import {
   applyCommand,
   type CommandOutcome,
   type CommandResult,
+  type ControllerState,
   checkSession,
   cloneState,
   completeElection,
-  type ControllerState,
   controllerConfigOf,
   decodeReply,
   encodeLogCommand,
@@ -64,15 +64,23 @@ export class ControllerExecutor {
   /** True when this node may serve controller requests now. */
   get serving(): boolean {
     const s = this.o.node.runtime.node.basicStatus();
-    return s.role === 'leader' && s.leaderBarrierCommitted && this.o.node.runtime.appliedIndex >= this.#barrierIndex;
+    return (
+      s.role === 'leader' &&
+      s.leaderBarrierCommitted &&
+      this.o.node.runtime.appliedIndex >= this.#barrierIndex
+    );
   }
 
   requireServing(): void {
     this.o.node.requireLeader();
     if (this.o.node.runtime.appliedIndex < this.#barrierIndex) {
-      throw connectErrorOf(ControllerCondition.NOT_LEADER, 'the new leader is still applying earlier entries', {
-        leader: { nodeId: BigInt(this.o.node.config.nodeId), address: this.o.node.selfAddress } as never,
-      });
+      throw connectErrorOf(
+        ControllerCondition.NOT_LEADER,
+        'the new leader is still applying earlier entries',
+        {
+          leader: { nodeId: BigInt(this.o.node.config.nodeId), address: this.o.node.selfAddress } as never,
+        },
+      );
     }
   }
 
@@ -90,7 +98,12 @@ export class ControllerExecutor {
   }
 
   /** Runs one client command; the reply's `error` case carries controller conditions. */
-  async submit(clientId: string, sequence: bigint, command: ControllerCommand, deadlineMs: number): Promise<ControllerReply> {
+  async submit(
+    clientId: string,
+    sequence: bigint,
+    command: ControllerCommand,
+    deadlineMs: number,
+  ): Promise<ControllerReply> {
     this.requireServing();
     const key = `${clientId}/${sequence}`;
     if (clientId !== '') {
@@ -165,7 +178,10 @@ export class ControllerExecutor {
       const nowUnixMs = Date.now();
       let completion = completeElection(this.#current(), pending, decision, { fallback, nowUnixMs });
       if (completion.kind === 'invalid-decision') {
-        this.o.logger.warn({ reason: completion.reason, group: pending.request.brokerName }, 'policy decision refused');
+        this.o.logger.warn(
+          { reason: completion.reason, group: pending.request.brokerName },
+          'policy decision refused',
+        );
         decision = this.o.policy.decideLocally(pending.request);
         fallback = true;
         completion = completeElection(this.#current(), pending, decision, { fallback, nowUnixMs });
@@ -179,10 +195,14 @@ export class ControllerExecutor {
       }
       if (attempt >= ELECTION_ATTEMPTS_MAX) {
         this.o.metrics.elections.inc({ trigger, result: 'stale' });
-        throw connectErrorOf(ControllerCondition.ELECT_MASTER_FAILED, `election kept going stale: ${completion.reason}`);
+        throw connectErrorOf(
+          ControllerCondition.ELECT_MASTER_FAILED,
+          `election kept going stale: ${completion.reason}`,
+        );
       }
       const again = prepare();
-      if (again.kind === 'result') return again.events.length > 0 ? this.#propose(clientId, sequence, again) : again.reply;
+      if (again.kind === 'result')
+        return again.events.length > 0 ? this.#propose(clientId, sequence, again) : again.reply;
       pending = again.pending;
     }
   }

@@ -2,8 +2,8 @@
 // publishes each applied event to the watch hub, and snapshots/restores the whole state.
 import {
   type ApplyResult,
-  applyCommand,
   allGroupStates,
+  applyCommand,
   type ControllerState,
   createControllerState,
   decodeLogCommand,

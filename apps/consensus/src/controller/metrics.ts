@@ -12,7 +12,10 @@ export interface ControllerMetrics {
   readonly scans: Counter;
 }
 
-export function createControllerMetrics(registry: Registry, liveness: () => LivenessTable): ControllerMetrics {
+export function createControllerMetrics(
+  registry: Registry,
+  liveness: () => LivenessTable,
+): ControllerMetrics {
   const activeBrokers = new Gauge({
     name: 'regent_controller_active_brokers',
     help: 'Live brokers per cluster and group in this node’s liveness table (RocketMQ active_broker_num)',

@@ -55,8 +55,14 @@ export function createControllerModule(options: {
         const end = metrics.requestSeconds.startTimer({ type });
         try {
           const deadlineMs = ctx.timeoutMs() ?? config.requestTimeoutMs;
-          const reply = await requireExecutor().submit(req.clientId, req.sequence, command as ControllerCommand, deadlineMs);
-          const status = reply.reply.case === 'error' ? ControllerCondition[reply.reply.value.condition] : 'ok';
+          const reply = await requireExecutor().submit(
+            req.clientId,
+            req.sequence,
+            command as ControllerCommand,
+            deadlineMs,
+          );
+          const status =
+            reply.reply.case === 'error' ? ControllerCondition[reply.reply.value.condition] : 'ok';
           metrics.requests.inc({ type, status: status ?? 'error' });
           log.debug({ status }, 'controller request');
           return { reply, appliedIndex: BigInt(machine.appliedIndex) };
@@ -82,7 +88,8 @@ export function createControllerModule(options: {
         return { acceptedCount: result.acceptedCount, rejectedCount: result.rejectedCount };
       },
       watch: async function* (req, ctx) {
-        const from = req.fromIndex > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(req.fromIndex);
+        const from =
+          req.fromIndex > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(req.fromIndex);
         try {
           yield* machine.watch.watch(from, ctx.signal);
         } catch (error) {

@@ -4,7 +4,12 @@ import { create } from '@bufbuild/protobuf';
 import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { decide } from '@regent/election';
-import { type ElectRequest, ElectRequestSchema, type ElectResponse, ElectionPolicyService } from '@regent/proto/election';
+import {
+  ElectionPolicyService,
+  type ElectRequest,
+  ElectRequestSchema,
+  type ElectResponse,
+} from '@regent/proto/election';
 import type { Logger } from 'pino';
 
 export interface PolicyDecision {

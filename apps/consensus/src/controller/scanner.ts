@@ -44,7 +44,9 @@ export class Scanner {
       if (this.#electing.has(inactive.brokerName)) continue;
       this.#electing.add(inactive.brokerName);
       const attempts = Math.max(1, controllerConfigOf(state).electMasterMaxRetryCount);
-      void this.#elect(inactive.brokerName, attempts).finally(() => this.#electing.delete(inactive.brokerName));
+      void this.#elect(inactive.brokerName, attempts).finally(() =>
+        this.#electing.delete(inactive.brokerName),
+      );
     }
   }
 
@@ -56,7 +58,10 @@ export class Scanner {
         this.o.logger.info({ group: brokerName, attempt, outcome }, 'controller-triggered election');
         if (reply.reply.case !== 'error') return;
       } catch (error) {
-        this.o.logger.warn({ err: error, group: brokerName, attempt }, 'controller-triggered election failed');
+        this.o.logger.warn(
+          { err: error, group: brokerName, attempt },
+          'controller-triggered election failed',
+        );
         if (!this.o.executor.serving) return;
       }
     }

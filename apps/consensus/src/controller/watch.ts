@@ -2,7 +2,7 @@
 // subscribers. A watcher older than the history (or starting at 0) first gets a Resync of the whole state.
 // A subscriber that falls more than `subscriberQueueMax` events behind is ended; it resumes from its last index.
 import { create } from '@bufbuild/protobuf';
-import { CommittedEventSchema, type CommittedEvent } from '@regent/proto/admin';
+import { type CommittedEvent, CommittedEventSchema } from '@regent/proto/admin';
 import { type WatchResponse, WatchResponseSchema } from '@regent/proto/consensus';
 import type { BrokerGroupState } from '@regent/proto/state';
 
@@ -69,7 +69,9 @@ export class WatchHub {
   #push(s: Subscriber, message: WatchResponse): void {
     if (s.failed) return;
     if (s.queue.length >= this.#queueMax) {
-      s.failed = new WatcherTooSlowError(`watcher fell ${this.#queueMax} events behind; resume from your last index`);
+      s.failed = new WatcherTooSlowError(
+        `watcher fell ${this.#queueMax} events behind; resume from your last index`,
+      );
     } else {
       s.queue.push(message);
     }

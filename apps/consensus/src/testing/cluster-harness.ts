@@ -103,6 +103,14 @@ export class ProcessCluster {
       .join(',');
   }
 
+  /** Every other node's address, for a joining node to answer the leader before it knows the membership. */
+  #addressesFlag(self: number): string {
+    return [...this.#nodes.values()]
+      .filter((n) => n.id !== self)
+      .map((n) => `${n.id}=${n.address}`)
+      .join(',');
+  }
+
   #spawn(node: ClusterNode): ManagedProcess {
     if (node.process !== undefined) throw new Error(`node ${node.id} is running`);
     const args = [
@@ -114,7 +122,9 @@ export class ProcessCluster {
       node.dataDir,
       '--state-machine',
       'kv',
-      ...(node.joined ? ['--join', '--advertise', node.address] : ['--peers', this.#peersFlag()]),
+      ...(node.joined
+        ? ['--join', '--advertise', node.address, '--peers', this.#addressesFlag(node.id)]
+        : ['--peers', this.#peersFlag()]),
       ...(this.#options.nodeArgs ?? []),
     ];
     const env: Record<string, string> = { REGENT_LOG_LEVEL: this.#options.logLevel ?? 'info' };
@@ -535,4 +545,51 @@ export function valueFor(key: string, bytes: number): Uint8Array {
   const seed = new TextEncoder().encode(key);
   for (let i = 0; i < bytes; i++) out[i] = seed[i % seed.length]! ^ (i & 0xff);
   return out;
+}
+
+/**
+ * Writes keys `${prefix}/0` … `${prefix}/${count - 1}` (values from `valueFor`) through `writers` concurrent
+ * sessions; resolves with key → value once all are acknowledged.
+ */
+export async function writeKeys(
+  cluster: ProcessCluster,
+  prefix: string,
+  count: number,
+  options: { writers?: number; valueBytes?: number } = {},
+): Promise<Map<string, Uint8Array>> {
+  const writers = Math.min(options.writers ?? 8, WRITERS_MAX);
+  const written = new Map<string, Uint8Array>();
+  await Promise.all(
+    Array.from({ length: writers }, async (_, w) => {
+      const writer = new SessionWriter(cluster.client(), `${prefix}-keys-${w}`);
+      for (let i = w; i < count; i += writers) {
+        const key = `${prefix}/${i}`;
+        const value = valueFor(key, options.valueBytes ?? 32);
+        await writer.put(key, value);
+        written.set(key, value);
+      }
+    }),
+  );
+  return written;
+}
+
+/** Reads every key through `read` (a few at a time); resolves with the keys whose value is missing or differs. */
+export async function missingOrWrong(
+  expected: ReadonlyMap<string, Uint8Array>,
+  read: (key: string) => Promise<{ found: boolean; value: Uint8Array }>,
+  readers = 16,
+): Promise<string[]> {
+  const keys = [...expected.keys()];
+  const bad: string[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: readers }, async () => {
+      while (next < keys.length) {
+        const key = keys[next++]!;
+        const got = await read(key);
+        if (!got.found || Buffer.compare(got.value, expected.get(key)!) !== 0) bad.push(key);
+      }
+    }),
+  );
+  return bad;
 }

@@ -7,6 +7,7 @@
 import { create } from '@bufbuild/protobuf';
 import { BrokerHeartbeatSchema, ControllerCondition } from '@regent/proto/common';
 import type { ControllerCommand, ControllerReply } from '@regent/proto/consensus';
+import { LagFallback, type PolicyConfig, PolicyConfigSchema } from '@regent/proto/election';
 import type { SeededRandom } from '@regent/raft/testing';
 import { commands } from '../testing.js';
 import type { RpcOutcome } from './sim-executor.js';
@@ -508,6 +509,7 @@ export class SimBroker {
       confirmOffset: this.data.maxOffset,
       heartbeatTimeoutMs: BigInt(this.world.plan.heartbeatTimeoutMs),
       electionPriority: this.slot === 3 ? undefined : this.slot,
+      zone: this.slot === 2 ? 'b' : 'a',
     });
   }
 }
@@ -564,7 +566,8 @@ export class SimAdmin {
       );
       return;
     }
-    if (roll < 0.8) return this.clean(group.brokerName, ids);
+    if (roll < 0.72) return this.clean(group.brokerName, ids);
+    if (roll < 0.8) return this.setPolicy(group.brokerName);
     if (roll < 0.9 && this.world.plan.uncleanToggles) {
       const value = String(rand.chance(0.5));
       this.client.start(
@@ -589,6 +592,30 @@ export class SimAdmin {
         what,
       );
     });
+  }
+
+  /** Sets (or clears) the group's election policy: the default, zone-aware or max-lag. */
+  private setPolicy(brokerName: string): void {
+    const rand = this.world.rand;
+    const choices: (PolicyConfig | undefined)[] = [
+      undefined,
+      create(PolicyConfigSchema, { policy: { case: 'rocketmqDefault', value: {} } }),
+      create(PolicyConfigSchema, { policy: { case: 'zoneAware', value: { zoneOrder: ['b', 'a'] } } }),
+      create(PolicyConfigSchema, {
+        policy: {
+          case: 'maxLag',
+          value: { maxLagBytes: 50n, fallback: rand.pick([LagFallback.REFUSE, LagFallback.DEFAULT_RANKING]) },
+        },
+      }),
+    ];
+    const policy = rand.pick(choices);
+    this.client.start(
+      commands.setElectionPolicy(simClusterName, brokerName, policy),
+      `SetElectionPolicy(${brokerName}, ${policy?.policy.case ?? 'none'})`,
+      (reply) => {
+        if (reply.reply.case === 'setElectionPolicy') this.world.ledger.count('acked-policy-changes');
+      },
+    );
   }
 
   /** Cleans one id whose broker is not running (a dead broker or a ghost id), keeping at least two replicas. */

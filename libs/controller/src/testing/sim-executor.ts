@@ -55,6 +55,8 @@ export interface ExecutorHost {
   /** A ReadIndex barrier; throws the core's errors. `read` runs once the read index is applied here. */
   readBarrier(read: () => void, dropped: (reason: string) => void): void;
   trace(line: string): void;
+  /** Counts how often a path was taken (reported by the simulation). */
+  count(what: string): void;
 }
 
 const ELECTION_ATTEMPTS_MAX = 3;
@@ -141,11 +143,15 @@ export class SimExecutor {
     const key = `${clientId}/${sequence}`;
     const waiting = this.inflight.get(key);
     if (waiting !== undefined) {
+      this.host.count('executor-joined-inflight');
       waiting.push(respond);
       return;
     }
     const check = checkSession(this.current(), clientId, sequence);
-    if (check.kind === 'duplicate' || check.kind === 'refused') return respond(replied(check.reply));
+    if (check.kind === 'duplicate' || check.kind === 'refused') {
+      this.host.count(`executor-session-${check.kind}`);
+      return respond(replied(check.reply));
+    }
     const callers: Respond[] = [respond];
     this.inflight.set(key, callers);
     this.run(
@@ -186,6 +192,7 @@ export class SimExecutor {
           if (refused !== undefined) return finish(refused);
           const applied = this.handle(this.host.state, command);
           if (applied.kind === 'result' && applied.events.length === 0) return finish(replied(applied.reply));
+          this.host.count('executor-read-changed-under');
           const again = this.handle(this.current(), command);
           this.continueRun(clientId, sequence, command, again, attempt + 1, finish);
         },
@@ -217,8 +224,10 @@ export class SimExecutor {
         },
       );
     } catch (error) {
+      this.host.count('executor-propose-refused');
       return finish(this.failure(errorName(error)));
     }
+    if (this.pending > 0) this.host.count('executor-pipelined');
     if (this.host.rules.speculativeState) {
       this.spec ??= cloneState(this.host.state);
       applyCommand(this.spec, logCommand, proposal.index, proposal.term);
@@ -244,26 +253,77 @@ export class SimExecutor {
       let fallback = remoteFallback;
       const nowUnixMs = unixEpochMs + this.host.nowMs();
       let completion = completeElection(this.current(), pending, decision, { fallback, nowUnixMs });
+      if (fallback) this.host.count('policy-timed-out');
       if (completion.kind === 'invalid-decision') {
+        this.host.count('policy-decision-refused');
         this.host.trace(`n${this.host.nodeId} policy decision refused: ${completion.reason}`);
         decision = this.host.policy.decideLocally(pending.request);
         fallback = true;
         completion = completeElection(this.current(), pending, decision, { fallback, nowUnixMs });
       }
       if (completion.kind === 'result') {
-        if (completion.events.length === 0) return finish(replied(completion.reply));
-        return this.propose(clientId, sequence, completion, finish);
+        if (completion.events.length > 0) return this.propose(clientId, sequence, completion, finish);
+        if (!this.host.rules.confirmElectionReads) return finish(replied(completion.reply));
+        const retry = (reason: string) => this.electAgain(pending, clientId, sequence, prepare, attempt, reason, finish);
+        return this.confirmElectionRead(pending, decision, fallback, 0, retry, finish);
       }
-      if (attempt >= ELECTION_ATTEMPTS_MAX) {
-        return finish(this.failure(`ELECT_MASTER_FAILED: election kept going stale: ${completion.reason}`));
-      }
-      const again = prepare();
-      if (again.kind === 'result') {
-        if (again.events.length > 0) return this.propose(clientId, sequence, again, finish);
-        return finish(replied(again.reply));
-      }
-      this.elect(again.pending, clientId, sequence, prepare, attempt + 1, finish);
+      this.electAgain(pending, clientId, sequence, prepare, attempt, completion.reason, finish);
     });
+  }
+
+  private electAgain(
+    pending: PendingElection,
+    clientId: string,
+    sequence: bigint,
+    prepare: () => CommandOutcome,
+    attempt: number,
+    reason: string,
+    finish: Respond,
+  ): void {
+    this.host.count('election-stale');
+    if (attempt >= ELECTION_ATTEMPTS_MAX) {
+      return finish(this.failure(`ELECT_MASTER_FAILED: election kept going stale: ${reason}`));
+    }
+    const again = prepare();
+    if (again.kind === 'result') {
+      if (again.events.length > 0) return this.propose(clientId, sequence, again, finish);
+      return finish(replied(again.reply));
+    }
+    this.elect(again.pending, clientId, sequence, prepare, attempt + 1, finish);
+  }
+
+  /**
+   * The fix (`confirmElectionReads`): an election without an event is a read. Confirm leadership with ReadIndex,
+   * wait until the applied state covers what was proposed when the decision was made, and answer only what the
+   * decision gives against the applied state; anything else counts as a stale attempt.
+   */
+  private confirmElectionRead(
+    pending: PendingElection,
+    decision: ElectResponse,
+    fallback: boolean,
+    rounds: number,
+    retry: (reason: string) => void,
+    finish: Respond,
+  ): void {
+    const decidedAtIndex = this.host.raft.basicStatus().lastIndex;
+    try {
+      this.host.readBarrier(
+        () => {
+          const refused = this.refusal();
+          if (refused !== undefined) return finish(refused);
+          if (this.host.appliedIndex < decidedAtIndex && rounds + 1 < READ_ATTEMPTS_MAX) {
+            return this.confirmElectionRead(pending, decision, fallback, rounds + 1, retry, finish);
+          }
+          const nowUnixMs = unixEpochMs + this.host.nowMs();
+          const applied = completeElection(this.host.state, pending, decision, { fallback, nowUnixMs });
+          if (applied.kind === 'result' && applied.events.length === 0) return finish(replied(applied.reply));
+          retry(applied.kind === 'result' ? 'the applied state changed the outcome' : applied.reason);
+        },
+        (reason) => finish(this.failure(reason)),
+      );
+    } catch (error) {
+      finish(this.failure(errorName(error)));
+    }
   }
 
   /** A controller-triggered election of one group (its master is inactive). */

@@ -3,8 +3,9 @@
 // the committed history of masters and SyncStateSets per epoch, and every reply a simulated client was given as
 // acknowledged. An acknowledged reply must be backed by the committed history when it arrives, must not be older
 // than anything acknowledged before its request started (linearizability of epochs), and must survive to the end.
+import { ElectionTrigger } from '@regent/proto/state';
 import type { Entry } from '@regent/raft';
-import { type ApplyResult, applyCommand, decodeLogCommand } from '../apply.js';
+import { type AppliedEvent, type ApplyResult, applyCommand, decodeLogCommand } from '../apply.js';
 import { createHistoryChecker, type HistoryChecker, type InvariantViolation } from '../invariants.js';
 import { encodeSnapshot } from '../snapshot.js';
 import { type ControllerState, createControllerState } from '../state.js';
@@ -103,8 +104,12 @@ export class Ledger {
     if (known.term !== entry.term || known.type !== entry.type || !sameBytes(known.data, entry.data)) {
       this.fail(`state machine safety: ${source} applied another entry at ${entry.index} (term ${entry.term}, first ${known.term})`);
     }
-    this.sameState(source, state, entry.index);
     this.requireNoViolations(this.checker.observe(state, source), `${source} at ${entry.index}`);
+  }
+
+  /** A node finished applying one Ready's entries: its state must be the committed state at its applied index. */
+  appliedBatch(source: string, state: ControllerState, index: number): void {
+    this.sameState(source, state, index);
   }
 
   /** A node loaded a snapshot at `index`. */
@@ -129,10 +134,19 @@ export class Ledger {
       const result = applyCommand(this.oracle, command, entry.index, entry.term);
       this.recordRequest(command.clientId, command.sequence, result);
       this.recordCleans(result);
+      for (const applied of result.applied) this.countEvent(applied);
     }
     this.recordHistory(entry.index);
     this.bytesAt.set(entry.index, encodeSnapshot(this.oracle));
     this.count('entries');
+  }
+
+  private countEvent(applied: AppliedEvent): void {
+    const e = applied.event.event;
+    if (applied.ignored !== undefined) return this.count(`event-ignored-${e.case}`);
+    if (e.case !== 'electMaster') return this.count(`event-${e.case}`);
+    const trigger = ElectionTrigger[e.value.audit?.trigger ?? ElectionTrigger.UNSPECIFIED] ?? 'UNKNOWN';
+    this.count(`event-electMaster-${trigger.toLowerCase()}${e.value.newMasterElected ? '' : '-no-master'}`);
   }
 
   private recordRequest(clientId: string, sequence: bigint, result: ApplyResult): void {

@@ -28,8 +28,11 @@ export interface NodeWorld {
   nowMs(): number;
   trace(line: string): void;
   send(message: Message): void;
+  count(what: string): void;
   /** `node` applied the committed `entry` (`result` undefined for a no-op or membership entry). */
   applied(node: SimNode, entry: Entry, result: ApplyResult | undefined): void;
+  /** `node` applied a Ready's committed entries; its applied index is the last one's. */
+  appliedBatch(node: SimNode): void;
   /** `node` loaded its state from a snapshot at `index` (at boot or from the leader). */
   restored(node: SimNode, index: number, fromLeader: boolean): void;
 }
@@ -124,6 +127,10 @@ export class SimNode implements ExecutorHost {
 
   trace(line: string): void {
     this.world.trace(line);
+  }
+
+  count(what: string): void {
+    this.world.count(what);
   }
 
   /** (Re)creates everything volatile from what the storage holds. */
@@ -248,6 +255,7 @@ export class SimNode implements ExecutorHost {
   private apply(ready: Ready): void {
     if (ready.snapshot) this.restore(ready.snapshot.data, ready.snapshot.metadata.index);
     for (const entry of ready.committedEntries) this.applyEntry(entry);
+    if (ready.committedEntries.length > 0) this.world.appliedBatch(this);
     for (const rs of ready.readStates) this.readWaiters.push(rs);
     for (const context of ready.droppedReads) {
       const read = this.reads.get(context);

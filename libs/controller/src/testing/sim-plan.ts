@@ -94,11 +94,23 @@ export interface ExecutorRules {
   readonly leaderBarrier: boolean;
   /** Answer reads after a ReadIndex round, from the applied state. */
   readonly readIndex: boolean;
+  /**
+   * Answer an election that ends without an event (MASTER_STILL_EXIST) only after a ReadIndex round, once the
+   * applied state covers the state it was decided on and still gives the same answer. The consensus app does not
+   * (it answers from the speculative state at once: a reply about uncommitted entries, and a stale read on a
+   * deposed leader); `simulatedRules` turns it on, `appRules` keeps the app's behaviour.
+   */
+  readonly confirmElectionReads: boolean;
 }
 
+/** The consensus app's executor as it is (apps/consensus/src/controller/executor.ts). */
 export const appRules: ExecutorRules = Object.freeze({
   speculativeState: true,
   answerAfterApply: true,
   leaderBarrier: true,
   readIndex: true,
+  confirmElectionReads: false,
 });
+
+/** The app's rules with the fix for the election-read bug the simulation found (see `confirmElectionReads`). */
+export const simulatedRules: ExecutorRules = Object.freeze({ ...appRules, confirmElectionReads: true });

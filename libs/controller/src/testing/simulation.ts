@@ -23,12 +23,12 @@ import type { RpcOutcome } from './sim-executor.js';
 import { Ledger, LedgerViolation } from './sim-ledger.js';
 import { type NodeWorld, SimNode } from './sim-node.js';
 import {
-  appRules,
   type ControllerSimulationPlan,
   electionTimeoutTicks,
   type ExecutorRules,
   planFor,
   simClusterName,
+  simulatedRules,
   stepMs,
   tickMs,
 } from './sim-plan.js';
@@ -37,7 +37,7 @@ export interface ControllerSimulationOptions {
   readonly seed: number;
   /** Record a readable trace (slower); carried by the error on failure. */
   readonly trace?: boolean;
-  /** Executor rules to break on purpose (default: the consensus app's). */
+  /** Executor rules (default `simulatedRules`: the consensus app's, with the election-read fix). */
   readonly rules?: Partial<ExecutorRules>;
 }
 
@@ -72,12 +72,6 @@ const finalBoundMs = 60_000;
 const settleMs = 4_000;
 const traceLinesMax = 600;
 
-interface Flight {
-  readonly atMs: number;
-  readonly order: number;
-  readonly deliver: () => void;
-}
-
 function linkKey(a: number, b: number): string {
   return a < b ? `${a}-${b}` : `${b}-${a}`;
 }
@@ -91,8 +85,8 @@ class World implements NodeWorld, ClientWorld {
   faultsActive = true;
   clientsActive = true;
   private time = 0;
-  private flights: Flight[] = [];
-  private flightOrder = 0;
+  /** Deliveries by due time (a multiple of stepMs), each list in send order. */
+  private readonly flights = new Map<number, (() => void)[]>();
   private readonly cuts = new Set<string>();
   private dropRate: number;
   private duplicateRate: number;
@@ -204,6 +198,10 @@ class World implements NodeWorld, ClientWorld {
     if (this.traceLines.length > traceLinesMax) this.traceLines.shift();
   }
 
+  count(what: string): void {
+    this.ledger.count(what);
+  }
+
   fail(message: string): never {
     throw new ControllerSimulationError(this.seed, this.time, message, this.traceLines);
   }
@@ -218,6 +216,10 @@ class World implements NodeWorld, ClientWorld {
 
   applied(node: SimNode, entry: Entry, _result: ApplyResult | undefined): void {
     this.ledger.applied(node.source, node.state, entry);
+  }
+
+  appliedBatch(node: SimNode): void {
+    this.ledger.appliedBatch(node.source, node.state, node.appliedIndex);
   }
 
   restored(node: SimNode, index: number, _fromLeader: boolean): void {
@@ -308,16 +310,18 @@ class World implements NodeWorld, ClientWorld {
   }
 
   private schedule(delayMs: number, deliver: () => void): void {
-    this.flights.push({ atMs: this.time + delayMs, order: this.flightOrder++, deliver });
+    const atMs = this.time + delayMs;
+    const due = this.flights.get(atMs);
+    if (due === undefined) this.flights.set(atMs, [deliver]);
+    else due.push(deliver);
   }
 
+  /** Delivers what is due now; what that produces is due at least one step later. */
   private deliverDue(): void {
-    const now = this.time;
-    if (!this.flights.some((f) => f.atMs <= now)) return;
-    const due = this.flights.filter((f) => f.atMs <= now);
-    this.flights = this.flights.filter((f) => f.atMs > now);
-    due.sort((a, b) => a.atMs - b.atMs || a.order - b.order);
-    for (const flight of due) flight.deliver();
+    const due = this.flights.get(this.time);
+    if (due === undefined) return;
+    this.flights.delete(this.time);
+    for (const deliver of due) deliver();
   }
 
   private deliverRaft(m: Message, lost: boolean): void {
@@ -455,6 +459,7 @@ class World implements NodeWorld, ClientWorld {
       const known = this.leaderOfTerm.get(s.term);
       if (known === undefined) this.leaderOfTerm.set(s.term, s.id);
       else if (known !== s.id) this.fail(`two leaders in term ${s.term}: n${known} and n${s.id}`);
+      if (node.executor.pendingCount === 0) continue;
       const violations = checkStateInvariants(node.executor.current());
       if (violations.length > 0) {
         this.fail(
@@ -467,7 +472,7 @@ class World implements NodeWorld, ClientWorld {
 
 /** Runs one seed. Throws ControllerSimulationError on the first violated property. */
 export function runControllerSimulation(options: ControllerSimulationOptions): ControllerSimulationResult {
-  const rules = { ...appRules, ...options.rules };
+  const rules = { ...simulatedRules, ...options.rules };
   return new World(options.seed, planFor(options.seed), rules, options.trace ?? false).run();
 }
 

@@ -15,7 +15,14 @@ export async function run(args: string[]): Promise<BenchResult> {
   try {
     const group = 'bench-election';
     const brokers = [0, 1, 2].map(
-      (i) => new TestBroker(system.brokerClient(0), CLUSTER, group, `127.0.0.1:${20911 + i}`, p.heartbeatTimeoutMs),
+      (i) =>
+        new TestBroker(
+          system.brokerClient(0),
+          CLUSTER,
+          group,
+          `127.0.0.1:${20911 + i}`,
+          p.heartbeatTimeoutMs,
+        ),
     );
     for (const b of brokers) await b.register();
     const lastAck = new Map<bigint, number>();
@@ -28,13 +35,19 @@ export async function run(args: string[]): Promise<BenchResult> {
       }, p.heartbeatIntervalMs);
     const timers = new Map(brokers.map((b) => [b.brokerId, beat(b)]));
     await waitFor(() => brokers.every((b) => lastAck.has(b.brokerId)), { what: 'heartbeats' });
-    await brokers[0]!.client.electMaster({ clusterName: CLUSTER, brokerName: group, brokerId: brokers[0]!.brokerId });
+    await brokers[0]!.client.electMaster({
+      clusterName: CLUSTER,
+      brokerName: group,
+      brokerId: brokers[0]!.brokerId,
+    });
 
     const elections: { at: number; master: bigint }[] = [];
     const leader = await system.waitForLeader();
     void (async () => {
       try {
-        for await (const m of system.consensusClient(leader).watch({ fromIndex: 0n }, { signal: abort.signal })) {
+        for await (const m of system
+          .consensusClient(leader)
+          .watch({ fromIndex: 0n }, { signal: abort.signal })) {
           if (m.item.case !== 'event') continue;
           const e = m.item.value.event?.event;
           if (e?.case === 'electMaster' && e.value.newMasterElected && e.value.brokerName === group) {
@@ -69,12 +82,17 @@ export async function run(args: string[]): Promise<BenchResult> {
         what: `election in trial ${trial}`,
       });
       samples.push(elected.at - stoppedAt);
-      log(`trial ${trial}: ${round(elected.at - stoppedAt, 1)} ms (master ${master.brokerId} → ${elected.master})`);
+      log(
+        `trial ${trial}: ${round(elected.at - stoppedAt, 1)} ms (master ${master.brokerId} → ${elected.master})`,
+      );
       timers.set(master.brokerId, beat(master));
-      await waitFor(async () => {
-        const live = await admin.getBrokerLiveness({ clusterName: CLUSTER, brokerNames: [group] });
-        return live.brokers.every((b) => b.alive);
-      }, { timeoutMs: 10_000, what: 'all brokers alive again' });
+      await waitFor(
+        async () => {
+          const live = await admin.getBrokerLiveness({ clusterName: CLUSTER, brokerNames: [group] });
+          return live.brokers.every((b) => b.alive);
+        },
+        { timeoutMs: 10_000, what: 'all brokers alive again' },
+      );
     }
     for (const t of timers.values()) clearInterval(t);
   } finally {

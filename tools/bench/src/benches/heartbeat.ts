@@ -6,8 +6,12 @@ import { readFileSync } from 'node:fs';
 import { create } from '@bufbuild/protobuf';
 import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
-import { BrokerService, type HeartbeatStreamRequest, HeartbeatStreamRequestSchema } from '@regent/proto/broker';
 import { BROKER_TOKEN, CLUSTER, System } from '@regent/e2e';
+import {
+  BrokerService,
+  type HeartbeatStreamRequest,
+  HeartbeatStreamRequestSchema,
+} from '@regent/proto/broker';
 import { type BenchResult, log, parseArgs, quantile, round } from '../machine.js';
 
 const TICKS_PER_SECOND = 100;
@@ -22,7 +26,11 @@ function rssMb(pid: number): number {
   return m === null ? Number.NaN : Number(m[1]) / 1024;
 }
 
-async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function pool<T>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(concurrency, items.length) }, async () => {
@@ -36,7 +44,11 @@ export async function run(args: string[]): Promise<BenchResult> {
   if (p.brokers < 3 || p.brokers > 30_000) throw new Error('--brokers must be 3..30000');
   if (p.duration < 1 || p.duration > 600) throw new Error('--duration must be 1..600 s');
   const groups = Math.ceil(p.brokers / 3);
-  const system = await System.start({ consensusNodes: 3, gateways: 1, consensusArgs: ['--restart-grace-ms', '1000'] });
+  const system = await System.start({
+    consensusNodes: 3,
+    gateways: 1,
+    consensusArgs: ['--restart-grace-ms', '1000'],
+  });
   const auth = { authorization: `Bearer ${BROKER_TOKEN}` };
   const transports = Array.from({ length: p.connections }, () =>
     createConnectTransport({ baseUrl: `http://127.0.0.1:${system.gateways[0]!.port}`, httpVersion: '2' }),
@@ -58,9 +70,17 @@ export async function run(args: string[]): Promise<BenchResult> {
         const group = `hb-${g}`;
         for (let r = 0; r < 3 && g * 3 + r < p.brokers; r++) {
           const address = `127.0.0.${1 + (g % 250)}:${10000 + r + 3 * Math.floor(g / 250)}`;
-          const next = await client.getNextBrokerId({ clusterName: CLUSTER, brokerName: group }, { headers: auth });
+          const next = await client.getNextBrokerId(
+            { clusterName: CLUSTER, brokerName: group },
+            { headers: auth },
+          );
           await client.applyBrokerId(
-            { clusterName: CLUSTER, brokerName: group, appliedBrokerId: next.nextBrokerId, registerCheckCode: `${address};1` },
+            {
+              clusterName: CLUSTER,
+              brokerName: group,
+              appliedBrokerId: next.nextBrokerId,
+              registerCheckCode: `${address};1`,
+            },
             { headers: auth },
           );
           await client.registerBroker(
@@ -69,7 +89,10 @@ export async function run(args: string[]): Promise<BenchResult> {
           );
           ids.push({ group, id: next.nextBrokerId, address });
         }
-        await client.electMaster({ clusterName: CLUSTER, brokerName: group, brokerId: 1n }, { headers: auth });
+        await client.electMaster(
+          { clusterName: CLUSTER, brokerName: group, brokerId: 1n },
+          { headers: auth },
+        );
       },
     );
     log(`registered in ${round((performance.now() - started) / 1000, 1)} s; starting heartbeat streams`);
@@ -150,7 +173,10 @@ async function masterEpochSum(system: System, groups: number): Promise<number> {
   const names = Array.from({ length: groups }, (_, g) => `hb-${g}`);
   let sum = 0;
   for (let i = 0; i < names.length; i += 1000) {
-    const data = await admin.getSyncStateData({ clusterName: CLUSTER, brokerNames: names.slice(i, i + 1000) });
+    const data = await admin.getSyncStateData({
+      clusterName: CLUSTER,
+      brokerNames: names.slice(i, i + 1000),
+    });
     for (const info of Object.values(data.replicas)) sum += info.masterEpoch;
   }
   return sum;

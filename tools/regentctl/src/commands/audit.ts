@@ -21,7 +21,9 @@ export const registerAudit: Register = (program, act) => {
           ctx.call,
         );
         const text =
-          res.records.length === 0 ? 'no elections recorded\n' : res.records.map(formatAuditRecord).join('\n');
+          res.records.length === 0
+            ? 'no elections recorded\n'
+            : res.records.map(formatAuditRecord).join('\n');
         return { json: jsonOf(GetElectionAuditResponseSchema, res), text };
       }),
     );

@@ -1,6 +1,10 @@
 // `regentctl brokers [group…]`: the liveness table (epoch, maxOffset, confirmOffset, last heartbeat age) — the
 // controller-side view of mqadmin getBrokerEpoch. Liveness is soft state, so the answering node is shown.
-import { type BrokerLiveness, type GetBrokerLivenessResponse, GetBrokerLivenessResponseSchema } from '@regent/proto/admin';
+import {
+  type BrokerLiveness,
+  type GetBrokerLivenessResponse,
+  GetBrokerLivenessResponseSchema,
+} from '@regent/proto/admin';
 import { jsonOf, type Output, type Register } from '../context.js';
 import { formatDurationMs, formatTable } from '../format.js';
 
@@ -12,7 +16,10 @@ export const registerBrokers: Register = (program, act) => {
     .option('-c, --cluster <name>', 'only brokers of this cluster')
     .action(
       act<[string[], { cluster?: string }]>(async (ctx, groups, opts) => {
-        const res = await ctx.client.getBrokerLiveness({ clusterName: opts.cluster ?? '', brokerNames: groups }, ctx.call);
+        const res = await ctx.client.getBrokerLiveness(
+          { clusterName: opts.cluster ?? '', brokerNames: groups },
+          ctx.call,
+        );
         const seen = new Set(res.brokers.map((b) => b.brokerName));
         const silent = groups.filter((g) => !seen.has(g));
         // Liveness is soft state: a registered group whose brokers have not heartbeated yet has no entries.
@@ -25,7 +32,19 @@ export const registerBrokers: Register = (program, act) => {
 export function brokersOutput(res: GetBrokerLivenessResponse): Output {
   const brokers = [...res.brokers].sort(byGroupThenId);
   const text = formatTable(
-    ['GROUP', 'BROKER', 'ADDRESS', 'STATE', 'EPOCH', 'MAX-OFFSET', 'CONFIRM-OFFSET', 'LAST-HEARTBEAT', 'TIMEOUT', 'PRIORITY', 'ZONE'],
+    [
+      'GROUP',
+      'BROKER',
+      'ADDRESS',
+      'STATE',
+      'EPOCH',
+      'MAX-OFFSET',
+      'CONFIRM-OFFSET',
+      'LAST-HEARTBEAT',
+      'TIMEOUT',
+      'PRIORITY',
+      'ZONE',
+    ],
     brokers.map((b) => [
       b.brokerName,
       String(b.brokerId),

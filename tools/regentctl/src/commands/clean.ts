@@ -15,21 +15,23 @@ export const registerClean: Register = (program, act) => {
     .option('-l, --clean-living', 'also remove brokers that are alive', false)
     .option('-c, --cluster <name>', 'the cluster (default: the one the controller records for the group)')
     .action(
-      act<[string, { brokerIds?: bigint[]; cleanLiving: boolean; cluster?: string }]>(async (ctx, group, opts) => {
-        const ids = opts.brokerIds ?? [];
-        const res = await ctx.client.cleanBrokerData(
-          {
-            clusterName: await clusterOf(ctx, group, opts.cluster),
-            brokerName: group,
-            brokerIds: ids,
-            cleanLivingBroker: opts.cleanLiving,
-          },
-          ctx.call,
-        );
-        const text = res.groupRemoved
-          ? `removed group ${group}\n`
-          : `removed broker${ids.length === 1 ? '' : 's'} ${formatIds(ids)} from ${group}\n`;
-        return { json: jsonOf(CleanBrokerDataResponseSchema, res), text };
-      }),
+      act<[string, { brokerIds?: bigint[]; cleanLiving: boolean; cluster?: string }]>(
+        async (ctx, group, opts) => {
+          const ids = opts.brokerIds ?? [];
+          const res = await ctx.client.cleanBrokerData(
+            {
+              clusterName: await clusterOf(ctx, group, opts.cluster),
+              brokerName: group,
+              brokerIds: ids,
+              cleanLivingBroker: opts.cleanLiving,
+            },
+            ctx.call,
+          );
+          const text = res.groupRemoved
+            ? `removed group ${group}\n`
+            : `removed broker${ids.length === 1 ? '' : 's'} ${formatIds(ids)} from ${group}\n`;
+          return { json: jsonOf(CleanBrokerDataResponseSchema, res), text };
+        },
+      ),
     );
 };

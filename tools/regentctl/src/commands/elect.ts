@@ -1,7 +1,11 @@
 // `regentctl elect <group> [--broker id]`: an admin election, designating a broker or not (mqadmin electMaster).
 // Keeping the current master is a success (RocketMQ answered MASTER_STILL_EXIST as an error; Regent does not).
 import { create } from '@bufbuild/protobuf';
-import { ElectMasterRequestSchema, type ElectMasterResponse, ElectMasterResponseSchema } from '@regent/proto/admin';
+import {
+  ElectMasterRequestSchema,
+  type ElectMasterResponse,
+  ElectMasterResponseSchema,
+} from '@regent/proto/admin';
 import { ControllerCondition } from '@regent/proto/common';
 import { parseBrokerId } from '../args.js';
 import { jsonOf, type Output, type Register } from '../context.js';
@@ -32,7 +36,9 @@ export const registerElect: Register = (program, act) => {
 export function electOutput(group: string, res: ElectMasterResponse): Output {
   const kept = res.condition === ControllerCondition.MASTER_STILL_EXIST;
   const master =
-    res.masterBrokerId === undefined ? 'none' : `${res.masterBrokerId} (${res.masterAddress || 'address unknown'})`;
+    res.masterBrokerId === undefined
+      ? 'none'
+      : `${res.masterBrokerId} (${res.masterAddress || 'address unknown'})`;
   const sss = res.syncStateSet;
   const text = formatFields([
     ['group', group],

@@ -3,11 +3,11 @@
 import { create } from '@bufbuild/protobuf';
 import { ChangeMembershipResponseSchema, MembershipChange } from '@regent/proto/admin';
 import type { PeerInfo } from '@regent/proto/common';
+import type { Command } from 'commander';
 import { parseHostPort, parseNodeId } from '../args.js';
 import { type Act, jsonOf, type Output, type Register } from '../context.js';
 import { UsageError } from '../exit-codes.js';
 import { formatTable } from '../format.js';
-import type { Command } from 'commander';
 
 interface AddOptions {
   readonly address?: string;
@@ -24,7 +24,10 @@ const changes = [
 export const registerMember: Register = (program, act) => {
   const member = program.command('member').description('change the Raft membership (one change at a time)');
   for (const [name, change, description, needsAddress] of changes) {
-    const cmd = member.command(name).description(description).argument('<nodeId>', 'the node id', parseNodeId);
+    const cmd = member
+      .command(name)
+      .description(description)
+      .argument('<nodeId>', 'the node id', parseNodeId);
     if (needsAddress) addressOptions(cmd);
     cmd.action(memberAction(act, name, change, needsAddress));
   }
@@ -33,19 +36,27 @@ export const registerMember: Register = (program, act) => {
 function addressOptions(cmd: Command): void {
   cmd
     .option('-a, --address <host:port>', "the node's address (Raft peers and clients)", parseHostPort)
-    .option('--client-address <host:port>', 'a different client-facing address (default: --address)', parseHostPort);
+    .option(
+      '--client-address <host:port>',
+      'a different client-facing address (default: --address)',
+      parseHostPort,
+    );
 }
 
 function memberAction(act: Act, name: string, change: MembershipChange, needsAddress: boolean) {
   return act<[bigint, AddOptions]>(async (ctx, nodeId, opts) => {
-    if (needsAddress && opts.address === undefined) throw new UsageError(`member ${name} needs --address host:port`);
+    if (needsAddress && opts.address === undefined)
+      throw new UsageError(`member ${name} needs --address host:port`);
     const request = {
       change,
       nodeId,
       peerAddress: opts.address ?? '',
       clientAddress: opts.clientAddress ?? opts.address ?? '',
     };
-    const res = await ctx.progress(`member ${name} ${nodeId}`, ctx.client.changeMembership(request, ctx.call));
+    const res = await ctx.progress(
+      `member ${name} ${nodeId}`,
+      ctx.client.changeMembership(request, ctx.call),
+    );
     return membersOutput(res.peers, `member ${name} ${nodeId}: done\n`);
   });
 }

@@ -22,7 +22,9 @@ export interface PolicyOptions {
 }
 
 export const registerPolicy: Register = (program, act) => {
-  const policy = program.command('policy').description('read or set the election policy of a cluster or group');
+  const policy = program
+    .command('policy')
+    .description('read or set the election policy of a cluster or group');
   policy
     .command('get')
     .description('show the policy in force and where it comes from (group, cluster or default)')
@@ -30,7 +32,10 @@ export const registerPolicy: Register = (program, act) => {
     .argument('[group]', 'broker group (default: the cluster-wide policy)')
     .action(
       act<[string, string | undefined]>(async (ctx, cluster, group) => {
-        const res = await ctx.client.getElectionPolicy({ clusterName: cluster, brokerName: group ?? '' }, ctx.call);
+        const res = await ctx.client.getElectionPolicy(
+          { clusterName: cluster, brokerName: group ?? '' },
+          ctx.call,
+        );
         const text = formatFields([
           ['scope', group === undefined ? `cluster ${cluster}` : `group ${cluster}/${group}`],
           ['policy', describePolicy(res.policy)],
@@ -48,14 +53,20 @@ export const registerPolicy: Register = (program, act) => {
     .option('--zone-order <zones>', 'zone-aware: zones in preference order, e.g. a,b', parseNameList)
     .option('--max-lag-bytes <n>', 'max-lag: the largest allowed lag behind the best candidate', parseBytes)
     .addOption(
-      new Option('--lag-fallback <what>', 'max-lag: when nobody is within the bound').choices(['refuse', 'default']),
+      new Option('--lag-fallback <what>', 'max-lag: when nobody is within the bound').choices([
+        'refuse',
+        'default',
+      ]),
     )
     .option('--filter <expr>', 'rules: CEL filter over candidate c and group g')
     .option('--rank <expr>', 'rules: CEL ranking expression (higher first)')
     .action(
       act<[string, string | undefined, PolicyOptions]>(async (ctx, cluster, group, opts) => {
         const config = policyFromOptions(opts);
-        await ctx.client.setElectionPolicy({ clusterName: cluster, brokerName: group ?? '', policy: config }, ctx.call);
+        await ctx.client.setElectionPolicy(
+          { clusterName: cluster, brokerName: group ?? '', policy: config },
+          ctx.call,
+        );
         const scope = group === undefined ? `cluster ${cluster}` : `group ${cluster}/${group}`;
         return { json: { ok: true }, text: `${scope}: policy set to ${describePolicy(config)}\n` };
       }),
@@ -86,7 +97,8 @@ export function policyFromOptions(opts: PolicyOptions): PolicyConfig {
     ] as const
   ).filter(([, value]) => value !== undefined);
   for (const [flag, , owner] of given) {
-    if (owner !== opts.policy) throw new UsageError(`${flag} applies to --policy ${owner}, not ${opts.policy}`);
+    if (owner !== opts.policy)
+      throw new UsageError(`${flag} applies to --policy ${owner}, not ${opts.policy}`);
   }
   switch (opts.policy) {
     case 'zone-aware':

@@ -24,7 +24,10 @@ export function referenceCommit(nodes: readonly NodeStatus[]): bigint | undefine
   const reachable = nodes.filter((n) => n.role !== 'unreachable');
   const leader = reachable.find((n) => n.role === 'leader');
   if (leader !== undefined) return leader.commitIndex;
-  return reachable.reduce<bigint | undefined>((m, n) => (m === undefined || n.commitIndex > m ? n.commitIndex : m), undefined);
+  return reachable.reduce<bigint | undefined>(
+    (m, n) => (m === undefined || n.commitIndex > m ? n.commitIndex : m),
+    undefined,
+  );
 }
 
 /** Entries committed but not yet applied on this node, relative to `reference` (0 when ahead). */
@@ -61,9 +64,36 @@ export function statusOutput(res: GetClusterStatusResponse): Output {
     ];
   });
   const text = formatTable(
-    ['NODE', 'ADDRESS', 'ROLE', 'TERM', 'LEADER', 'COMMIT', 'APPLIED', 'LAST', 'SNAPSHOT', 'LAG', 'UPTIME', 'ERROR'],
+    [
+      'NODE',
+      'ADDRESS',
+      'ROLE',
+      'TERM',
+      'LEADER',
+      'COMMIT',
+      'APPLIED',
+      'LAST',
+      'SNAPSHOT',
+      'LAG',
+      'UPTIME',
+      'ERROR',
+    ],
     rows,
-    { align: ['right', 'left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'] },
+    {
+      align: [
+        'right',
+        'left',
+        'left',
+        'right',
+        'right',
+        'right',
+        'right',
+        'right',
+        'right',
+        'right',
+        'right',
+      ],
+    },
   );
   return { json, text };
 }

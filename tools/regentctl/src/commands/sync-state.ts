@@ -1,7 +1,8 @@
 // `regentctl sync-state [group…]`: each group's master, epochs, and the in-sync and not-in-sync replicas with
 // their alive flags (mqadmin getSyncStateSet).
+
+import { type GetSyncStateDataResponse, GetSyncStateDataResponseSchema } from '@regent/proto/admin';
 import { ControllerCondition, type ReplicaInfo, type ReplicasInfo } from '@regent/proto/common';
-import { GetSyncStateDataResponseSchema, type GetSyncStateDataResponse } from '@regent/proto/admin';
 import { jsonOf, type Output, type Register } from '../context.js';
 import { RefusedError } from '../exit-codes.js';
 import { formatTable, yesNo } from '../format.js';
@@ -9,7 +10,9 @@ import { formatTable, yesNo } from '../format.js';
 export const registerSyncState: Register = (program, act) => {
   program
     .command('sync-state')
-    .description('show groups: master, epochs, in-sync and not-in-sync replicas with alive flags (getSyncStateSet)')
+    .description(
+      'show groups: master, epochs, in-sync and not-in-sync replicas with alive flags (getSyncStateSet)',
+    )
     .argument('[group...]', 'broker group names (default: every group)')
     .option('-c, --cluster <name>', 'only groups of this cluster')
     .action(
@@ -29,7 +32,10 @@ export function requireGroups(asked: readonly string[], found: readonly string[]
   const have = new Set(found);
   const missing = asked.filter((g) => !have.has(g));
   if (missing.length > 0) {
-    throw new RefusedError(`no such broker group: ${missing.join(', ')}`, ControllerCondition.BROKER_METADATA_NOT_EXIST);
+    throw new RefusedError(
+      `no such broker group: ${missing.join(', ')}`,
+      ControllerCondition.BROKER_METADATA_NOT_EXIST,
+    );
   }
 }
 
@@ -51,7 +57,8 @@ function groupRows(name: string, info: ReplicasInfo): string[][] {
     ...info.notInSyncReplicas.map((r): [ReplicaInfo, boolean] => [r, false]),
   ].sort(([a], [b]) => (a.brokerId < b.brokerId ? -1 : a.brokerId > b.brokerId ? 1 : 0));
   const head = [name, info.clusterName, String(info.masterEpoch), String(info.syncStateSetEpoch)];
-  if (replicas.length === 0) return [[...head, '-', '-', info.masterBrokerId === undefined ? 'no master' : '', '', '']];
+  if (replicas.length === 0)
+    return [[...head, '-', '-', info.masterBrokerId === undefined ? 'no master' : '', '', '']];
   return replicas.map(([r, inSync]) => [
     ...head,
     String(r.brokerId),

@@ -29,7 +29,12 @@ export const registerWatch: Register = (program, act) => {
   program
     .command('watch')
     .description('stream committed controller events, one per line, until Ctrl-C')
-    .option('--from <index>', 'first log index to show; 0 starts with the current state (a resync)', parseIndex, 0n)
+    .option(
+      '--from <index>',
+      'first log index to show; 0 starts with the current state (a resync)',
+      parseIndex,
+      0n,
+    )
     .option('--max-events <n>', 'stop after this many events', parseCount)
     .action(
       act<[WatchOptions]>(async (ctx, opts) => {
@@ -66,17 +71,22 @@ export async function watch(ctx: CommandContext, opts: WatchOptions): Promise<vo
         } else {
           continue;
         }
-        ctx.out(ctx.json ? `${JSON.stringify(jsonOf(WatchEventsResponseSchema, item))}\n` : formatWatchItem(item));
+        ctx.out(
+          ctx.json ? `${JSON.stringify(jsonOf(WatchEventsResponseSchema, item))}\n` : formatWatchItem(item),
+        );
         if (opts.maxEvents !== undefined && delivered >= opts.maxEvents) return;
       }
       failures++;
-      if (failures > WATCH_RETRIES_MAX) throw new Error(`the watch stream kept ending (${failures} times in a row)`);
+      if (failures > WATCH_RETRIES_MAX)
+        throw new Error(`the watch stream kept ending (${failures} times in a row)`);
     } catch (error) {
       if (ctx.signal.aborted) return;
       if (exitCodeOf(error) !== ExitCode.Unavailable || ++failures > WATCH_RETRIES_MAX) throw error;
     }
     const waitMs = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (failures - 1));
-    ctx.note(`watch: stream interrupted; resuming from index ${fromIndex} in ${waitMs}ms (${failures}/${WATCH_RETRIES_MAX})`);
+    ctx.note(
+      `watch: stream interrupted; resuming from index ${fromIndex} in ${waitMs}ms (${failures}/${WATCH_RETRIES_MAX})`,
+    );
     if (!(await pause(waitMs, ctx.signal))) return;
   }
 }
@@ -156,7 +166,9 @@ function describeEvent(c: CommittedEvent): string {
     }
     case 'cleanBrokerData':
       return `clean-broker-data  ${e.value.brokerName}  ${
-        e.value.brokerIdsToClean.length === 0 ? 'whole group' : `brokers ${formatIds(e.value.brokerIdsToClean)}`
+        e.value.brokerIdsToClean.length === 0
+          ? 'whole group'
+          : `brokers ${formatIds(e.value.brokerIdsToClean)}`
       }`;
     case 'updateBrokerAddress':
       return `update-broker-address  ${e.value.clusterName}/${e.value.brokerName}  broker ${e.value.brokerId} → ${e.value.brokerAddress}`;
@@ -166,7 +178,8 @@ function describeEvent(c: CommittedEvent): string {
         .map(([k, v]) => `${k}=${v}`)
         .join(' ')}`;
     case 'policyConfig': {
-      const scope = e.value.brokerName === '' ? e.value.clusterName : `${e.value.clusterName}/${e.value.brokerName}`;
+      const scope =
+        e.value.brokerName === '' ? e.value.clusterName : `${e.value.clusterName}/${e.value.brokerName}`;
       return `policy-config  ${scope}  ${e.value.policy === undefined ? 'cleared' : describePolicy(e.value.policy)}`;
     }
     case undefined:

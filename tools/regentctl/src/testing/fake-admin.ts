@@ -1,7 +1,13 @@
 // An in-process AdminService for tests: canned answers for a three-node controller with two broker groups, a
 // bearer-token check like the gateway's, and a record of every call. Tests override single methods.
 import { create } from '@bufbuild/protobuf';
-import { Code, ConnectError, type ConnectRouter, type Interceptor, type ServiceImpl } from '@connectrpc/connect';
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  type Interceptor,
+  type ServiceImpl,
+} from '@connectrpc/connect';
 import {
   AdminService,
   GetBrokerLivenessResponseSchema,
@@ -9,8 +15,8 @@ import {
   GetSyncStateDataResponseSchema,
 } from '@regent/proto/admin';
 import { ControllerMetadataSchema } from '@regent/proto/common';
-import { ElectionAuditRecordSchema, ElectionTrigger } from '@regent/proto/state';
 import { Verdict } from '@regent/proto/election';
+import { ElectionAuditRecordSchema, ElectionTrigger } from '@regent/proto/state';
 import { createLogger, createMetricsRegistry, type RunningServer, startServer } from '@regent/service-kit';
 
 export type AdminImpl = Partial<ServiceImpl<typeof AdminService>>;
@@ -47,8 +53,32 @@ export const fixtures = {
   }),
   status: create(GetClusterStatusResponseSchema, {
     nodes: [
-      { nodeId: 2n, address: '127.0.0.1:7102', role: 'leader', term: 7n, leaderId: 2n, commitIndex: 120n, appliedIndex: 120n, lastIndex: 121n, firstIndex: 1n, snapshotIndex: 100n, uptimeSeconds: 75 },
-      { nodeId: 1n, address: '127.0.0.1:7101', role: 'follower', term: 7n, leaderId: 2n, commitIndex: 118n, appliedIndex: 115n, lastIndex: 121n, firstIndex: 1n, snapshotIndex: 100n, uptimeSeconds: 80 },
+      {
+        nodeId: 2n,
+        address: '127.0.0.1:7102',
+        role: 'leader',
+        term: 7n,
+        leaderId: 2n,
+        commitIndex: 120n,
+        appliedIndex: 120n,
+        lastIndex: 121n,
+        firstIndex: 1n,
+        snapshotIndex: 100n,
+        uptimeSeconds: 75,
+      },
+      {
+        nodeId: 1n,
+        address: '127.0.0.1:7101',
+        role: 'follower',
+        term: 7n,
+        leaderId: 2n,
+        commitIndex: 118n,
+        appliedIndex: 115n,
+        lastIndex: 121n,
+        firstIndex: 1n,
+        snapshotIndex: 100n,
+        uptimeSeconds: 80,
+      },
       { nodeId: 3n, address: '127.0.0.1:7103', role: 'unreachable', error: 'connect ECONNREFUSED' },
     ],
   }),
@@ -64,7 +94,9 @@ export const fixtures = {
           { brokerName: 'g1', brokerId: 1n, brokerAddress: '127.0.0.1:10911', alive: true },
           { brokerName: 'g1', brokerId: 2n, brokerAddress: '127.0.0.1:10912', alive: true },
         ],
-        notInSyncReplicas: [{ brokerName: 'g1', brokerId: 3n, brokerAddress: '127.0.0.1:10913', alive: false }],
+        notInSyncReplicas: [
+          { brokerName: 'g1', brokerId: 3n, brokerAddress: '127.0.0.1:10913', alive: false },
+        ],
       },
       g2: { clusterName: 'c1', masterEpoch: 1, syncStateSetEpoch: 1 },
     },
@@ -72,9 +104,46 @@ export const fixtures = {
   liveness: create(GetBrokerLivenessResponseSchema, {
     answeringNodeId: 2n,
     brokers: [
-      { clusterName: 'c1', brokerName: 'g1', brokerId: 2n, brokerAddress: '127.0.0.1:10912', alive: true, lastHeartbeatAgeMs: 1500n, heartbeatTimeoutMs: 3000n, epoch: 3, maxOffset: 9_007_199_254_740_993n, confirmOffset: 4096n, zone: 'a' },
-      { clusterName: 'c1', brokerName: 'g1', brokerId: 1n, brokerAddress: '127.0.0.1:10911', alive: true, lastHeartbeatAgeMs: 200n, heartbeatTimeoutMs: 3000n, epoch: 3, maxOffset: 8192n, confirmOffset: 4096n, electionPriority: 1, zone: 'a' },
-      { clusterName: 'c1', brokerName: 'g1', brokerId: 3n, brokerAddress: '127.0.0.1:10913', alive: false, suspected: true, lastHeartbeatAgeMs: 65_000n, heartbeatTimeoutMs: 3000n, epoch: 2, maxOffset: 100n, confirmOffset: 100n },
+      {
+        clusterName: 'c1',
+        brokerName: 'g1',
+        brokerId: 2n,
+        brokerAddress: '127.0.0.1:10912',
+        alive: true,
+        lastHeartbeatAgeMs: 1500n,
+        heartbeatTimeoutMs: 3000n,
+        epoch: 3,
+        maxOffset: 9_007_199_254_740_993n,
+        confirmOffset: 4096n,
+        zone: 'a',
+      },
+      {
+        clusterName: 'c1',
+        brokerName: 'g1',
+        brokerId: 1n,
+        brokerAddress: '127.0.0.1:10911',
+        alive: true,
+        lastHeartbeatAgeMs: 200n,
+        heartbeatTimeoutMs: 3000n,
+        epoch: 3,
+        maxOffset: 8192n,
+        confirmOffset: 4096n,
+        electionPriority: 1,
+        zone: 'a',
+      },
+      {
+        clusterName: 'c1',
+        brokerName: 'g1',
+        brokerId: 3n,
+        brokerAddress: '127.0.0.1:10913',
+        alive: false,
+        suspected: true,
+        lastHeartbeatAgeMs: 65_000n,
+        heartbeatTimeoutMs: 3000n,
+        epoch: 2,
+        maxOffset: 100n,
+        confirmOffset: 100n,
+      },
     ],
   }),
   audit: create(ElectionAuditRecordSchema, {
@@ -123,7 +192,8 @@ export async function startFakeAdmin(
     const authorization = req.header.get('authorization');
     const call: RecordedCall = { method: req.method.name, request: undefined, authorization };
     calls.push(call);
-    if (authorization !== `Bearer ${token}`) throw new ConnectError('missing or unknown token', Code.Unauthenticated);
+    if (authorization !== `Bearer ${token}`)
+      throw new ConnectError('missing or unknown token', Code.Unauthenticated);
     if (!req.stream) {
       call.request = req.message;
       return next(req);

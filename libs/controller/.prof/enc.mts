@@ -1,0 +1,20 @@
+import { Harness, commands } from '../src/testing.ts';
+import { encodeSnapshot } from '../src/snapshot.ts';
+const h = new Harness();
+for (const g of ['g0','g1','g2']) { h.registerGroup(g, 3); h.submit(commands.electMaster(g, 1n)); }
+for (let i = 0; i < 30; i++) h.submit(commands.getNextBrokerId('g0'), { clientId: `c${i}`, sequence: 1n });
+const b = encodeSnapshot(h.state);
+console.log('bytes', b.length);
+let t = performance.now();
+for (let i = 0; i < 1000; i++) encodeSnapshot(h.state);
+console.log('ms/encode', (performance.now() - t) / 1000);
+import { snapshotOf } from '../src/snapshot.ts';
+import { toBinary } from '@bufbuild/protobuf';
+import { ControllerSnapshotSchema } from '@regent/proto/state';
+t = performance.now();
+for (let i = 0; i < 1000; i++) snapshotOf(h.state);
+console.log('ms/snapshotOf', (performance.now() - t) / 1000);
+const s = snapshotOf(h.state);
+t = performance.now();
+for (let i = 0; i < 1000; i++) toBinary(ControllerSnapshotSchema, s);
+console.log('ms/toBinary', (performance.now() - t) / 1000);
