@@ -211,10 +211,10 @@ export class Forwarder {
           { node: address, kind, error: (error as Error).message },
           'forward attempt failed',
         );
-        if (kind === 'final') throw error;
+        if (kind === 'final') throw relayed(error);
         if (kind === 'expired') throw this.giveUp(scope, lastError, true);
         if (kind === 'resequence') continue;
-        if (kind === 'ambiguous' && policy === 'definite') throw error;
+        if (kind === 'ambiguous' && policy === 'definite') throw relayed(error);
         maybeRan ||= kind === 'ambiguous';
         nodes.forgetLeader(address);
         const hint = kind === 'not-leader' ? readControllerError(error)?.leader : undefined;
@@ -242,7 +242,7 @@ export class Forwarder {
         );
       } catch (error) {
         const kind = classifyFailure(error, signal);
-        if (kind === 'final') throw error;
+        if (kind === 'final') throw relayed(error);
         lastError = error;
       }
     }
@@ -274,7 +274,7 @@ export class Forwarder {
       return await attempt(this.options.nodes.client(address), address, this.callOptions(scope));
     } catch (error) {
       if (classifyFailure(error, scope.deadline.signal) === 'expired') throw this.giveUp(scope, error, true);
-      throw error;
+      throw relayed(error);
     }
   }
 
@@ -303,6 +303,16 @@ export class Forwarder {
       `no consensus leader reachable within ${scope.deadline.budgetMs} ms; nothing was applied${why}`,
     );
   }
+}
+
+/**
+ * A node's error as the caller gets it: code, message and details (the ControllerError), but not the node's
+ * response headers, which a ConnectError carries as metadata and the server would copy into the caller's response
+ * (a node's content-length and content-type there break the caller's stream: an h2 PROTOCOL_ERROR under gRPC).
+ */
+export function relayed(error: unknown): unknown {
+  if (!(error instanceof ConnectError)) return error;
+  return new ConnectError(error.rawMessage, error.code, undefined, error.details, error);
 }
 
 function errorMessage(error: unknown): string {

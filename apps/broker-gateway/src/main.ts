@@ -1,5 +1,7 @@
 // broker-gateway: serves BrokerService and AdminService over Connect, gRPC, gRPC-Web and JSON on one port, with
 // /healthz, /readyz (a consensus leader is known) and /metrics. Stateless: any number of replicas.
+
+import { createDashboardHandler } from '@regent/dashboard';
 import {
   ConfigError,
   createLogger,
@@ -43,6 +45,8 @@ try {
     health: gateway.health,
     readMaxBytes: config.readMaxBytes,
     writeMaxBytes: responseBytesMax,
+    // The web dashboard (static page; its API calls go through AdminService and need the admin token).
+    handlers: [createDashboardHandler({ pathPrefix: '/dashboard' })],
   });
   shutdown.add('server', () => server.close());
   shutdown.add('drain', () => gateway.drain());

@@ -2,12 +2,18 @@
 // leader (it hands leadership over first), adding a node as a learner and promoting it, removing a follower, and
 // removing the leader itself.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ClusterClient, ProcessCluster, SessionWriter } from './testing/cluster-harness.js';
+import {
+  type ClusterClient,
+  ProcessCluster,
+  SessionWriter,
+  TEST_TIMEOUT_MS,
+  TEST_TIMING_ARGS,
+} from './testing/cluster-harness.js';
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 const decode = (b: Uint8Array): string => new TextDecoder().decode(b);
 
-describe('leadership and membership changes', () => {
+describe('leadership and membership changes', { timeout: TEST_TIMEOUT_MS }, () => {
   let cluster: ProcessCluster;
   let client: ClusterClient;
   let writer: SessionWriter;
@@ -25,18 +31,14 @@ describe('leadership and membership changes', () => {
     }));
 
   beforeAll(async () => {
-    // Election timeouts of 0.5–1 s: this file checks exact term changes, which a spurious election on a busy
-    // test machine would disturb.
-    cluster = await ProcessCluster.start({
-      size: 3,
-      nodeArgs: ['--election-timeout-ticks', '50', '--heartbeat-ticks', '5'],
-    });
+    // Tolerant timing matters most here: this file checks exact term changes.
+    cluster = await ProcessCluster.start({ size: 3, nodeArgs: TEST_TIMING_ARGS });
     client = cluster.client();
     writer = new SessionWriter(client, 'membership-test');
     voters = [1, 2, 3];
     await cluster.waitForLeader();
     await write('start');
-  });
+  }, TEST_TIMEOUT_MS);
   afterAll(async () => {
     await cluster?.close();
   });

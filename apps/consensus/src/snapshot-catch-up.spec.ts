@@ -1,18 +1,25 @@
 // Snapshots and log compaction with real processes: a follower that was down while the leader took several
 // snapshots (and compacted the entries it lacks) catches up through InstallSnapshot and serves the values.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { missingOrWrong, ProcessCluster, writeKeys } from './testing/cluster-harness.js';
+import {
+  missingOrWrong,
+  ProcessCluster,
+  TEST_TIMEOUT_MS,
+  TEST_TIMING_ARGS,
+  writeKeys,
+} from './testing/cluster-harness.js';
 
 const SNAPSHOT_EVERY_ENTRIES = 50;
 const SNAPSHOT_KEEP_ENTRIES = 10;
 
-describe('snapshot catch-up', () => {
+describe('snapshot catch-up', { timeout: TEST_TIMEOUT_MS }, () => {
   let cluster: ProcessCluster;
 
   beforeAll(async () => {
     cluster = await ProcessCluster.start({
       size: 3,
       nodeArgs: [
+        ...TEST_TIMING_ARGS,
         '--snapshot-every-entries',
         String(SNAPSHOT_EVERY_ENTRIES),
         '--snapshot-keep-entries',
@@ -20,7 +27,7 @@ describe('snapshot catch-up', () => {
       ],
     });
     await cluster.waitForLeader();
-  });
+  }, TEST_TIMEOUT_MS);
   afterAll(async () => {
     await cluster?.close();
   });

@@ -3,7 +3,14 @@
 // the segment file and the record's byte offset.
 import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ClusterClient, missingOrWrong, ProcessCluster, writeKeys } from './testing/cluster-harness.js';
+import {
+  type ClusterClient,
+  missingOrWrong,
+  ProcessCluster,
+  TEST_TIMEOUT_MS,
+  TEST_TIMING_ARGS,
+  writeKeys,
+} from './testing/cluster-harness.js';
 
 const RECORD_HEADER_BYTES = 12;
 
@@ -18,15 +25,15 @@ function recordOffsets(file: Uint8Array): number[] {
   return offsets;
 }
 
-describe('WAL damage on a stopped node', () => {
+describe('WAL damage on a stopped node', { timeout: TEST_TIMEOUT_MS }, () => {
   let cluster: ProcessCluster;
   let client: ClusterClient;
 
   beforeAll(async () => {
-    cluster = await ProcessCluster.start({ size: 3 });
+    cluster = await ProcessCluster.start({ size: 3, nodeArgs: TEST_TIMING_ARGS });
     client = cluster.client();
     await cluster.waitForLeader();
-  });
+  }, TEST_TIMEOUT_MS);
   afterAll(async () => {
     await cluster?.close();
   });

@@ -62,7 +62,11 @@ export function createDashboardHandler(options: DashboardHandlerOptions = {}): H
     const path = (req.url ?? '/').split('?')[0]!;
     if (path !== prefix && !path.startsWith(`${prefix}/`)) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { ...COMMON_HEADERS, allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
+      res.writeHead(405, {
+        ...COMMON_HEADERS,
+        allow: 'GET, HEAD',
+        'content-type': 'text/plain; charset=utf-8',
+      });
       res.end('method not allowed\n');
       return true;
     }

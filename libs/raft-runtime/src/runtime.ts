@@ -108,6 +108,8 @@ export class RaftRuntime {
   #snapshotting = false;
   #leader = 0;
   #term = 0;
+  #dialed = new Map<NodeId, string>();
+  readonly #removedPeers = new Map<NodeId, string>();
 
   constructor(options: RuntimeOptions) {
     this.#options = options;
@@ -124,13 +126,21 @@ export class RaftRuntime {
     this.#updatePeers();
   }
 
-  /** The transport's address book follows the membership in force (the seed addresses while there is none). */
+  /**
+   * The transport's address book follows the membership in force (the seed addresses while there is none), plus
+   * the most recently removed members (bounded), so the last messages to a removed node still arrive.
+   */
   #updatePeers(): void {
     const membership = this.node.membership();
     const known = membership.confState.voters.length > 0 || membership.confState.learners.length > 0;
-    this.#transport.setPeers(
-      known ? membership.addresses : (this.#options.seedAddresses ?? membership.addresses),
-    );
+    const addresses = known ? membership.addresses : (this.#options.seedAddresses ?? membership.addresses);
+    for (const id of addresses.keys()) this.#removedPeers.delete(id);
+    for (const [id, address] of this.#dialed) {
+      if (!addresses.has(id)) this.#removedPeers.set(id, address);
+    }
+    while (this.#removedPeers.size > 8) this.#removedPeers.delete(this.#removedPeers.keys().next().value!);
+    this.#dialed = new Map([...this.#removedPeers, ...addresses]);
+    this.#transport.setPeers(this.#dialed);
   }
 
   start(): void {
@@ -267,6 +277,8 @@ export class RaftRuntime {
           const rd = this.node.ready();
           await this.#persist(rd);
           if (this.#stopped) return;
+          // A membership change is in force once appended (thesis §4.1): dial new members before sending.
+          if (rd.membership) this.#updatePeers();
           this.#transport.send(rd.messages);
           this.#apply(rd);
           this.node.advance(rd);

@@ -128,6 +128,23 @@ describe('Ready contract', () => {
     expect(ready.readStates).toEqual([{ context: 42, index: ready.committedEntries.at(-1)!.index }]);
   });
 
+  test('a Ready reports the membership in force when a ConfChange is appended', () => {
+    const c = new Cluster({ voters: [1, 2, 3] });
+    c.elect(1);
+    expect(c.get(1).raft.hasReady()).toBe(false);
+    c.proposeConfChange(1, { type: ConfChangeType.AddLearner, nodeId: 4, context: 'host4:7000' });
+    const leaderReady = c.processReady(1)!;
+    expect(leaderReady.membership).toEqual({
+      confState: { voters: [1, 2, 3], learners: [4] },
+      addresses: new Map([[4, 'host4:7000']]),
+    });
+    c.deliver();
+    expect(c.processReady(2)!.membership?.confState.learners).toEqual([4]);
+    c.stabilize();
+    c.get(1).raft.propose(bytes('x'));
+    expect(c.processReady(1)!.membership).toBeUndefined();
+  });
+
   test('the core learns of compaction through Storage', () => {
     const n = singleLeader();
     for (let i = 0; i < 3; i++) n.raft.propose(bytes('x'));

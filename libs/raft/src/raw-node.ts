@@ -41,8 +41,9 @@ export interface SoftState {
  * 1. **Persist** durably (fsync when `mustSync`): first `snapshot` (replaces the log), then `entries` (an entry
  *    at index i replaces every persisted entry at >= i), then `hardState`. Never the hard state first: its
  *    commit index may refer to entries or the snapshot of this same Ready.
- * 2. **Send** `messages`. Votes and append acknowledgements promise what step 1 persisted, so they must not
- *    leave before it completes; putting them in the same Ready is what orders them.
+ * 2. **Send** `messages` (after updating the transport's peers from `membership` when present). Votes and
+ *    append acknowledgements promise what step 1 persisted, so they must not leave before it completes;
+ *    putting them in the same Ready is what orders them.
  * 3. **Apply**: restore the state machine from `snapshot` if present, then apply `committedEntries` in order
  *    (ConfChange entries need nothing: the core applied them when appended), then serve `readStates` (each
  *    one's index is applied by then) and fail the reads in `droppedReads`.
@@ -54,6 +55,12 @@ export interface Ready {
   readonly softState: SoftState | undefined;
   /** Present when term, vote or commit changed. */
   readonly hardState: HardState | undefined;
+  /**
+   * Present when the membership in force changed (a ConfChange appended or truncated away, a snapshot
+   * restored): update the transport's peers from it before sending `messages`. Keep the addresses of removed
+   * nodes for a while: a node removed by an uncommitted change may still campaign and need answers.
+   */
+  readonly membership: MembershipState | undefined;
   readonly entries: readonly Entry[];
   /** A snapshot received from the leader. */
   readonly snapshot: Snapshot | undefined;
@@ -153,12 +160,17 @@ class RawNode implements RaftNode {
   readonly id: NodeId;
   private prevSoftState: SoftState;
   private prevHardState: HardState;
+  private prevMembership: Membership;
+  /** The membership object a Ready reported, to compare against once it is advanced. */
+  private membershipAtReady: Membership;
   private outstanding: Ready | undefined;
 
   constructor(private readonly r: Raft) {
     this.id = r.id;
     this.prevSoftState = softStateOf(r);
     this.prevHardState = hardStateOf(r);
+    this.prevMembership = r.membership;
+    this.membershipAtReady = r.membership;
   }
 
   tick(): void {
@@ -211,6 +223,7 @@ class RawNode implements RaftNode {
     return (
       !sameSoftState(softStateOf(r), this.prevSoftState) ||
       !sameHardState(hardStateOf(r), this.prevHardState) ||
+      r.membership !== this.prevMembership ||
       r.log.unstable.entries.length > 0 ||
       r.log.hasPendingSnapshot() ||
       r.hasMessages() ||
@@ -233,6 +246,7 @@ class RawNode implements RaftNode {
     const ready: Ready = {
       softState: sameSoftState(softState, this.prevSoftState) ? undefined : softState,
       hardState: sameHardState(hardState, this.prevHardState) ? undefined : hardState,
+      membership: r.membership === this.prevMembership ? undefined : membershipState(r.membership),
       entries,
       snapshot,
       messages: r.takeMessages(),
@@ -245,6 +259,7 @@ class RawNode implements RaftNode {
         hardState.term !== this.prevHardState.term ||
         hardState.vote !== this.prevHardState.vote,
     };
+    this.membershipAtReady = r.membership;
     this.outstanding = ready;
     return ready;
   }
@@ -255,6 +270,7 @@ class RawNode implements RaftNode {
     const r = this.r;
     if (ready.softState) this.prevSoftState = ready.softState;
     if (ready.hardState) this.prevHardState = ready.hardState;
+    if (ready.membership) this.prevMembership = this.membershipAtReady;
     if (ready.snapshot) {
       r.log.stableSnapTo(ready.snapshot.metadata.index);
       r.log.appliedTo(Math.max(r.log.applied, ready.snapshot.metadata.index));

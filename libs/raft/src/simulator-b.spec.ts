@@ -3,7 +3,7 @@
 
 import { runSeeds, seedChunks } from './testing/index.js';
 
-const seedCount = Number(process.env.RAFT_SIM_SEEDS ?? 3000);
+const seedCount = Number(process.env.RAFT_SIM_SEEDS ?? 5000);
 
 describe.skipIf(process.env.RAFT_SIM_SEED !== undefined)(
   'deterministic simulation (second half of the seeds)',

@@ -34,7 +34,11 @@ export interface BrokerSimOptions {
   readonly nats?: readonly string[];
   /** One broker in this process. */
   readonly single?: { readonly group: string; readonly replicaIndex: number };
-  /** Without `single`: groups `<groupPrefix><index>` × `replicas`. */
+  /**
+   * Without `single`: groups `<groupPrefix><index>` × `replicas`. Every broker of one process registers the process's
+   * address; with `replicas` > 1 two replicas of a group that apply for the same id in the same millisecond send the
+   * same check code and both get it. Prefer one replica per process (`replicas: 1`, the same groups in R processes).
+   */
   readonly groups?: number;
   readonly replicas?: number;
   readonly groupPrefix?: string;
@@ -182,7 +186,6 @@ export class BrokerSim {
     return this.#proc.output();
   }
 }
-
 
 /** The view of the broker with this id in this group, from several broker-sim processes (skipping dead ones). */
 export async function brokerViews(sims: readonly BrokerSim[], group?: string): Promise<SimBrokerView[]> {

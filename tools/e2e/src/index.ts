@@ -7,6 +7,15 @@ export {
   waitForBrokers,
 } from './broker-sim.js';
 export {
+  briefOf,
+  counterOf,
+  type SettledGroup,
+  type SettleOptions,
+  simOf,
+  waitForConverged,
+  waitForSettled,
+} from './groups.js';
+export {
   type NotificationObserver,
   observeNotifications,
   type ReceivedNotification,

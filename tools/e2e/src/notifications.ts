@@ -43,9 +43,21 @@ export function roleSubjectOf(cluster: string, group: string, prefix = 'regent')
   return `${prefix}.${cluster}.${group}.role`;
 }
 
-export async function observeNotifications(url: string, subject = 'regent.>'): Promise<NotificationObserver> {
+/** Credentials of a NATS server started with --user/--pass or --auth. */
+export interface NatsCredentials {
+  readonly user?: string;
+  readonly pass?: string;
+  readonly token?: string;
+}
+
+export async function observeNotifications(
+  url: string,
+  subject = 'regent.>',
+  credentials: NatsCredentials = {},
+): Promise<NotificationObserver> {
   const nc = await connect({
     servers: url,
+    ...credentials,
     reconnect: true,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 50,

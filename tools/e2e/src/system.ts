@@ -23,6 +23,10 @@ export interface SystemOptions {
   readonly natsUrl?: string;
   readonly consensusArgs?: readonly string[];
   readonly brokerTokens?: string;
+  /** Extra gateway flags (e.g. `--max-in-flight 8`). */
+  readonly gatewayArgs?: readonly string[];
+  /** Extra notification-push flags (e.g. `--nats-user u --nats-pass p`). */
+  readonly pushArgs?: readonly string[];
 }
 
 interface Node {
@@ -40,6 +44,7 @@ export class System {
   push: { port: number; proc: ManagedProcess; dataDir: string } | undefined;
   readonly brokerSims: BrokerSim[] = [];
   #peers = '';
+  #brokerSimsStarted = 0;
 
   private constructor(private readonly options: SystemOptions) {
     this.root = mkdtempSync(join(tmpdir(), 'regent-e2e-'));
@@ -91,6 +96,7 @@ export class System {
         ADMIN_TOKEN,
         '--broker-tokens',
         o.brokerTokens ?? `${CLUSTER}=${BROKER_TOKEN}`,
+        ...(o.gatewayArgs ?? []),
       ]);
       this.gateways.push({ port, proc });
     }
@@ -120,6 +126,7 @@ export class System {
       natsUrl,
       '--data-dir',
       dataDir,
+      ...(this.options.pushArgs ?? []),
     ]);
   }
 
@@ -151,20 +158,21 @@ export class System {
 
   /**
    * Starts a broker-sim process against a gateway of this system, in the cluster CLUSTER, with the broker token,
-   * its data under this system's root and, unless `nats` says otherwise, subscribed to the system's NATS. Stopped
-   * with the system.
+   * its own data dir under this system's root and, unless `nats` says otherwise, subscribed to the system's NATS.
+   * Stopped with the system.
    */
   async startBrokerSim(
     options: Omit<BrokerSimOptions, 'gateway' | 'token' | 'cluster' | 'dataDir'> & {
       readonly gateway?: number;
     },
   ): Promise<BrokerSim> {
+    const dataDir = join(this.root, 'brokers', String(++this.#brokerSimsStarted));
     const sim = await BrokerSim.start({
       ...options,
       gateway: this.gatewayUrl(options.gateway ?? 0),
       token: BROKER_TOKEN,
       cluster: CLUSTER,
-      dataDir: join(this.root, 'brokers'),
+      dataDir,
       nats: options.nats ?? (this.options.natsUrl === undefined ? [] : [this.options.natsUrl]),
     });
     this.brokerSims.push(sim);

@@ -114,7 +114,7 @@ export function planCluster(o: LocalClusterOptions): ClusterPlan {
       entry: 'apps/broker-sim/src/main.ts',
       args: [
         '--gateway',
-        `${host}:${gatewayPort}`,
+        `http://${host}:${gatewayPort}`,
         '--groups',
         String(o.demoGroups),
         '--replicas',

@@ -14,6 +14,7 @@ import {
   completeElection,
   controllerConfigOf,
   decodeReply,
+  type ElectionCompletion,
   encodeLogCommand,
   handleCommand,
   type LivenessTable,
@@ -124,7 +125,7 @@ export class ControllerExecutor {
     let outcome = this.#handle(this.#current(), command);
     for (let attempt = 0; attempt < READ_ATTEMPTS_MAX; attempt++) {
       if (outcome.kind === 'election') {
-        return this.#elect(outcome.pending, clientId, sequence, () => this.#handle(this.#current(), command));
+        return this.#elect(outcome.pending, clientId, sequence, (state) => this.#handle(state, command));
       }
       if (outcome.events.length > 0) return this.#propose(clientId, sequence, outcome);
       // A read (or a refusal): confirm leadership with ReadIndex, then answer from the applied state.
@@ -164,11 +165,17 @@ export class ControllerExecutor {
     }
   }
 
+  /**
+   * Elections ask the policy between `prepare` (on the speculative state) and `completeElection`. An election that
+   * changes nothing (the master kept, a refusal) answers with the group's state, so that answer must come from
+   * committed state, as a read: the speculative state may hold proposals that never commit (chaos seed 1: a
+   * MASTER_STILL_EXIST naming an uncommitted master at an uncommitted masterEpoch).
+   */
   async #elect(
     first: PendingElection,
     clientId: string,
     sequence: bigint,
-    prepare: () => CommandOutcome,
+    prepare: (state: ControllerState) => CommandOutcome,
   ): Promise<ControllerReply> {
     let pending = first;
     for (let attempt = 1; ; attempt++) {
@@ -187,37 +194,63 @@ export class ControllerExecutor {
         completion = completeElection(this.#current(), pending, decision, { fallback, nowUnixMs });
       }
       const trigger = ElectionTrigger[pending.input.trigger]?.toLowerCase() ?? 'unknown';
+      let staleReason: string;
       if (completion.kind === 'result') {
         const result = completion.events.length > 0 ? 'elected' : (completion.reply.reply.case ?? 'none');
         this.o.metrics.elections.inc({ trigger, result: fallback ? `${result}_fallback` : result });
-        if (completion.events.length === 0) return completion.reply;
-        return this.#propose(clientId, sequence, completion);
-      }
+        if (completion.events.length > 0) return this.#propose(clientId, sequence, completion);
+        const options = { fallback, nowUnixMs };
+        const confirmed = await this.#answerFromApplied((state) =>
+          noEventReply(completeElection(state, pending, decision, options)),
+        );
+        if (confirmed !== undefined) return confirmed;
+        staleReason = 'the state it was decided on is not committed yet';
+      } else staleReason = completion.reason;
       if (attempt >= ELECTION_ATTEMPTS_MAX) {
         this.o.metrics.elections.inc({ trigger, result: 'stale' });
         throw connectErrorOf(
           ControllerCondition.ELECT_MASTER_FAILED,
-          `election kept going stale: ${completion.reason}`,
+          `election kept going stale: ${staleReason}`,
         );
       }
-      const again = prepare();
-      if (again.kind === 'result')
-        return again.events.length > 0 ? this.#propose(clientId, sequence, again) : again.reply;
+      const again = prepare(this.#current());
+      if (again.kind === 'result') {
+        if (again.events.length > 0) return this.#propose(clientId, sequence, again);
+        const refused = await this.#answerFromApplied((state) => noEventReply(prepare(state)));
+        if (refused !== undefined) return refused;
+        continue;
+      }
       pending = again.pending;
     }
+  }
+
+  /**
+   * Confirms leadership (ReadIndex) and evaluates `answer` on the applied state, which then holds every
+   * acknowledged change; undefined when the applied state calls for something else than a no-event answer.
+   */
+  async #answerFromApplied(
+    answer: (state: ControllerState) => ControllerReply | undefined,
+  ): Promise<ControllerReply | undefined> {
+    try {
+      await this.o.node.runtime.readBarrier();
+    } catch (error) {
+      throw this.o.node.toConnectError(error);
+    }
+    this.requireServing();
+    return answer(this.o.machine.state);
   }
 
   /** A controller-triggered election of one group (its master is inactive). */
   async electForInactiveMaster(brokerName: string): Promise<ControllerReply> {
     this.requireServing();
-    const prepare = (): CommandOutcome =>
+    const prepare = (state: ControllerState): CommandOutcome =>
       prepareElection(
-        this.#current(),
+        state,
         { trigger: ElectionTrigger.CONTROLLER, brokerName, clusterName: '' },
         this.o.liveness.view(Date.now()),
         { nowUnixMs: Date.now() },
       );
-    const outcome = prepare();
+    const outcome = prepare(this.#current());
     if (outcome.kind === 'result') {
       return outcome.events.length > 0 ? this.#propose('', 0n, outcome) : outcome.reply;
     }
@@ -230,8 +263,16 @@ export class ControllerExecutor {
   }
 }
 
+/** The reply of an outcome that changes nothing; undefined for a proposal, an election or a stale decision. */
+function noEventReply(outcome: CommandOutcome | ElectionCompletion): ControllerReply | undefined {
+  return outcome.kind === 'result' && outcome.events.length === 0 ? outcome.reply : undefined;
+}
+
 function withDeadline<T>(work: Promise<T>, deadlineMs: number): Promise<T> {
   if (!Number.isFinite(deadlineMs) || deadlineMs <= 0) {
+    // Nobody awaits `work` now: its failure must not become an unhandled rejection, which ends the process
+    // (chaos seed 1: a read dropped by a leadership change after its caller's deadline had passed).
+    work.catch(() => {});
     return Promise.reject(new ConnectError('deadline exceeded', Code.DeadlineExceeded));
   }
   let timer: NodeJS.Timeout | undefined;

@@ -16,9 +16,32 @@ import {
   type PutResponse,
   type StatusResponse,
 } from '@regent/proto/consensus';
-import { freePort, type ManagedProcess, spawnTs, waitFor } from '@regent/testing';
+import {
+  freePort,
+  type ManagedProcess,
+  spawnProcess,
+  spawnTs,
+  WORKSPACE_ROOT,
+  waitFor,
+} from '@regent/testing';
 
 export const CONSENSUS_ENTRY = 'apps/consensus/src/main.ts';
+
+/**
+ * Timing flags for integration tests: election timeouts of 0.5–1 s and 50 ms heartbeats. The defaults (150–300 ms)
+ * are tuned for fast failover on a quiet machine; a test machine running other suites next to 3–5 nodes stalls
+ * event loops for longer than that, and the elections it causes would make timing-exact checks (terms) flaky.
+ * Tests check behaviour, never speed, so they lose nothing.
+ */
+export const TEST_TIMING_ARGS: readonly string[] = [
+  '--election-timeout-ticks',
+  '50',
+  '--heartbeat-ticks',
+  '5',
+];
+
+/** Per-test (and cluster start-up) timeout for the real-process suites: generous, for busy shared machines. */
+export const TEST_TIMEOUT_MS = 180_000;
 
 export interface ProcessClusterOptions {
   /** Founding members, ids 1..size. */
@@ -51,8 +74,10 @@ export interface ClusterNode {
 
 /** Per-call deadline for client and status calls: a dead or paused node must not hang a test. */
 const CALL_TIMEOUT_MS = 2_000;
-/** How long a ClusterClient keeps retrying one operation. */
-const OPERATION_DEADLINE_MS = 20_000;
+/** How long a ClusterClient keeps retrying one operation (generous: test machines are shared and slow). */
+const OPERATION_DEADLINE_MS = 60_000;
+/** Default deadline of the cluster-level waits (leader, convergence, membership). */
+const WAIT_DEADLINE_MS = 60_000;
 const RETRY_PAUSE_MS = 20;
 /** Writers of one write load, at most. */
 const WRITERS_MAX = 256;
@@ -62,7 +87,9 @@ export class ProcessCluster {
   readonly #options: ProcessClusterOptions;
   readonly #nodes = new Map<number, ClusterNode>();
   readonly #sessions = new Map<number, Http2SessionManager>();
-  readonly #clients: ClusterClient[] = [];
+  /** Clients per node over its session; dropped with the session when the node stops. */
+  readonly #kvClients = new Map<number, Client<typeof KvService>>();
+  readonly #consensusClients = new Map<number, Client<typeof ConsensusService>>();
 
   private constructor(options: ProcessClusterOptions, dir: string) {
     this.#options = options;
@@ -127,10 +154,27 @@ export class ProcessCluster {
         : ['--peers', this.#peersFlag()]),
       ...(this.#options.nodeArgs ?? []),
     ];
-    const env: Record<string, string> = { REGENT_LOG_LEVEL: this.#options.logLevel ?? 'info' };
-    // spawnTs has no slot for Node flags; NODE_OPTIONS carries them (e.g. --cpu-prof).
-    if (this.#options.nodeOptions !== undefined) env.NODE_OPTIONS = this.#options.nodeOptions.join(' ');
-    const proc = spawnTs(`node-${node.id}`, CONSENSUS_ENTRY, args, { env, echo: this.#options.echo });
+    const env = { REGENT_LOG_LEVEL: this.#options.logLevel ?? 'info' };
+    const echo = this.#options.echo;
+    const name = `node-${node.id}`;
+    // spawnTs has no slot for Node flags (and NODE_OPTIONS refuses some, e.g. --cpu-prof): spell the command out.
+    const proc =
+      this.#options.nodeOptions === undefined
+        ? spawnTs(name, CONSENSUS_ENTRY, args, { env, echo })
+        : spawnProcess(
+            name,
+            process.execPath,
+            [
+              ...this.#options.nodeOptions,
+              '--conditions=@regent/source',
+              '--import',
+              'tsx',
+              '--no-warnings',
+              join(WORKSPACE_ROOT, CONSENSUS_ENTRY),
+              ...args,
+            ],
+            { env, echo },
+          );
     node.process = proc;
     return proc;
   }
@@ -179,12 +223,15 @@ export class ProcessCluster {
   }
 
   /** Waits until node `id` exits by itself (e.g. refusing to start). */
-  async exited(id: number, timeoutMs = 20_000): Promise<number | string> {
+  async exited(id: number, timeoutMs = WAIT_DEADLINE_MS): Promise<number | string> {
     const proc = this.node(id).process;
     if (proc === undefined) throw new Error(`node ${id} is not running`);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`node ${id} did not exit within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`node ${id} did not exit within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
     });
     try {
       await Promise.race([proc.exited, timeout]);
@@ -201,9 +248,15 @@ export class ProcessCluster {
     const code = await end(proc);
     node.pastOutputs.push(proc.output());
     node.process = undefined;
+    this.#dropSession(id);
+    return code;
+  }
+
+  #dropSession(id: number): void {
     this.#sessions.get(id)?.abort();
     this.#sessions.delete(id);
-    return code;
+    this.#kvClients.delete(id);
+    this.#consensusClients.delete(id);
   }
 
   #session(id: number): Http2SessionManager {
@@ -229,12 +282,23 @@ export class ProcessCluster {
     });
   }
 
+  /** A KvService client for node `id` (one HTTP/2 connection per node, shared by every client of this cluster). */
   kv(id: number): Client<typeof KvService> {
-    return createClient(KvService, this.#transport(id));
+    let client = this.#kvClients.get(id);
+    if (client === undefined) {
+      client = createClient(KvService, this.#transport(id));
+      this.#kvClients.set(id, client);
+    }
+    return client;
   }
 
   consensus(id: number): Client<typeof ConsensusService> {
-    return createClient(ConsensusService, this.#transport(id));
+    let client = this.#consensusClients.get(id);
+    if (client === undefined) {
+      client = createClient(ConsensusService, this.#transport(id));
+      this.#consensusClients.set(id, client);
+    }
+    return client;
   }
 
   async status(id: number, options: CallOptions = {}): Promise<StatusResponse> {
@@ -270,12 +334,14 @@ export class ProcessCluster {
         const maxTerm = [...statuses.values()].reduce((m, s) => (s.term > m ? s.term : m), 0n);
         for (const [id, s] of statuses) {
           if (s.role !== 'leader' || s.term !== maxTerm || id === options.not) continue;
-          const followed = [...statuses.values()].every((o) => o.leaderId === BigInt(id) && o.term === s.term);
+          const followed = [...statuses.values()].every(
+            (o) => o.leaderId === BigInt(id) && o.term === s.term,
+          );
           if (followed) return { id, term: s.term };
         }
         return undefined;
       },
-      { timeoutMs: options.timeoutMs ?? 20_000, what: 'a leader followed by every running node' },
+      { timeoutMs: options.timeoutMs ?? WAIT_DEADLINE_MS, what: 'a leader followed by every running node' },
     );
   }
 
@@ -302,7 +368,7 @@ export class ProcessCluster {
         if (!same || first.commitIndex < (options.minIndex ?? 1n)) return undefined;
         return { index: first.commitIndex };
       },
-      { timeoutMs: options.timeoutMs ?? 20_000, what: `nodes ${ids.join(',')} converging` },
+      { timeoutMs: options.timeoutMs ?? WAIT_DEADLINE_MS, what: `nodes ${ids.join(',')} converging` },
     );
     return reached.index;
   }
@@ -355,29 +421,31 @@ export class ProcessCluster {
 
   /** A client that finds the leader, follows NOT_LEADER hints and retries retriable failures. */
   client(): ClusterClient {
-    const client = new ClusterClient(this);
-    this.#clients.push(client);
-    return client;
+    return new ClusterClient(this);
   }
 
   /** Kills every node, closes client sessions, and deletes the data unless `keepData`. */
   async close(options: { keepData?: boolean } = {}): Promise<void> {
     await Promise.all(this.runningIds().map((id) => this.kill(id)));
-    for (const session of this.#sessions.values()) session.abort();
-    this.#sessions.clear();
+    for (const id of [...this.#sessions.keys()]) this.#dropSession(id);
     if (!options.keepData) rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
 /** Runs `attempt` until it succeeds or fails with a non-retriable error; gives up after `timeoutMs`. */
-async function retrying<T>(what: string, attempt: () => Promise<T>, timeoutMs = OPERATION_DEADLINE_MS): Promise<T> {
+async function retrying<T>(
+  what: string,
+  attempt: () => Promise<T>,
+  timeoutMs = OPERATION_DEADLINE_MS,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       return await attempt();
     } catch (error) {
       if (!isRetriable(error)) throw error;
-      if (Date.now() > deadline) throw new Error(`gave up on ${what} after ${timeoutMs} ms`, { cause: error });
+      if (Date.now() > deadline)
+        throw new Error(`gave up on ${what} after ${timeoutMs} ms`, { cause: error });
     }
     await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS * 5));
   }
@@ -396,9 +464,13 @@ export function isRetriable(error: unknown): boolean {
       ControllerCondition.TIMEOUT,
     ].includes(detail.condition);
   }
-  return [Code.Unavailable, Code.DeadlineExceeded, Code.ResourceExhausted, Code.Aborted, Code.Canceled].includes(
-    e.code,
-  );
+  return [
+    Code.Unavailable,
+    Code.DeadlineExceeded,
+    Code.ResourceExhausted,
+    Code.Aborted,
+    Code.Canceled,
+  ].includes(e.code);
 }
 
 /** Counts of what a ClusterClient saw while retrying. */
@@ -424,7 +496,11 @@ export class ClusterClient {
     return this.#target;
   }
 
-  async put(key: string, value: Uint8Array, session?: { clientId: string; sequence: bigint }): Promise<PutResponse> {
+  async put(
+    key: string,
+    value: Uint8Array,
+    session?: { clientId: string; sequence: bigint },
+  ): Promise<PutResponse> {
     return this.#call((kv) =>
       kv.put(
         { key, value, clientId: session?.clientId ?? '', sequence: session?.sequence ?? 0n },
@@ -504,7 +580,8 @@ export function startWriteLoad(
   cluster: ProcessCluster,
   options: { writers: number; prefix: string; valueBytes?: number },
 ): WriteLoad {
-  if (options.writers < 1 || options.writers > WRITERS_MAX) throw new RangeError(`writers ${options.writers}`);
+  if (options.writers < 1 || options.writers > WRITERS_MAX)
+    throw new RangeError(`writers ${options.writers}`);
   const acked = new Map<string, Uint8Array>();
   let running = true;
   const loops = Array.from({ length: options.writers }, async (_, w) => {
@@ -523,7 +600,7 @@ export function startWriteLoad(
   return {
     acked,
     ackedCount: () => acked.size,
-    waitForMoreAcks: async (count, timeoutMs = 20_000) => {
+    waitForMoreAcks: async (count, timeoutMs = WAIT_DEADLINE_MS) => {
       const target = acked.size + count;
       await Promise.race([
         waitFor(() => acked.size >= target, { timeoutMs, what: `${count} more acknowledged writes` }),

@@ -1,17 +1,16 @@
-import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);
-import { ProcessCluster, SessionWriter } from './cluster-harness.js';
-const cluster = await ProcessCluster.start({ size: 3 });
+import { ProcessCluster, SessionWriter, TEST_TIMING_ARGS } from './cluster-harness.js';
+const cluster = await ProcessCluster.start({ size: 3, nodeArgs: TEST_TIMING_ARGS });
+const show = async () => { const s = await cluster.statuses(); console.log([...s.values()].map((x) => `${x.nodeId}:${x.role} t${x.term} L${x.leaderId} c${x.commitIndex} a${x.appliedIndex} last${x.lastIndex}`).join('  ')); };
 try {
   await cluster.waitForLeader();
-  await new SessionWriter(cluster.client(), 'a').put('x', new Uint8Array(3));
-  await cluster.addNode(4);
-  await cluster.changeMembership('add-learner', 4);
-  for (let i = 0; i < 6; i++) {
-    await new Promise((r) => setTimeout(r, 2500));
-    const s = await cluster.statuses();
-    console.log([...s.values()].map((x) => `${x.nodeId}:${x.role} t${x.term} L${x.leaderId} c${x.commitIndex} a${x.appliedIndex} last${x.lastIndex} snap${x.snapshotIndex} m${JSON.stringify(Object.fromEntries(Object.entries(x.matchIndex).map(([k,v])=>[k,Number(v)])))}`).join('  '));
-  }
+  const w = new SessionWriter(cluster.client(), 'a');
+  await w.put('x', new Uint8Array(3));
+  const l = await cluster.waitForLeader();
+  console.log('leader', l);
+  await cluster.changeMembership('remove', l.id);
+  console.log('removed');
+  for (let i = 0; i < 8; i++) { await show(); await new Promise((r) => setTimeout(r, 500)); }
 } finally {
-  console.log(cluster.output(4).slice(-5000)); const p = cluster.node(4).process?.child.pid; console.log(require('node:child_process').execSync('ps -o pid,stat,pcpu,rss,cmd -p ' + p).toString());
+  for (const id of cluster.ids()) console.log(id, cluster.output(id).split('\n').filter((x) => /leader changed|membership|transfer/.test(x)).map((x) => x.slice(60, 260)).join('\n'));
   await cluster.close();
 }

@@ -55,19 +55,20 @@ interface Op {
   /** The newest epochs acknowledged to anyone when the request started. */
   readonly before: ReadonlyMap<string, AckedEpochs>;
   readonly onReply: (reply: ControllerReply, what: string, before: ReadonlyMap<string, AckedEpochs>) => void;
+  /** The request was abandoned: its outcome stays unknown. */
+  readonly onGiveUp: () => void;
   readonly giveUpAtMs: number;
   nextSendAtMs: number;
   attemptDeadlineMs: number;
   attempts: number;
 }
 
-let tokens = 0;
-
 /** A client session: one request at a time, retried with the same sequence so it applies at most once. */
 export class SimClient {
   private nextSequence = 1n;
   private op: Op | undefined;
   private leaderGuess = 0;
+  private tokens = 0;
 
   constructor(
     readonly clientId: string,
@@ -82,13 +83,15 @@ export class SimClient {
     command: ControllerCommand,
     what: string,
     onReply: (reply: ControllerReply, what: string, before: ReadonlyMap<string, AckedEpochs>) => void,
+    onGiveUp: () => void = () => {},
   ): void {
     if (this.op !== undefined) throw new Error(`${this.clientId} already has a request in flight`);
     const now = this.world.nowMs();
     const sequence = this.nextSequence;
     this.nextSequence += 1n;
     this.op = {
-      token: ++tokens,
+      token: ++this.tokens,
+      onGiveUp,
       sequence,
       command,
       what: `${this.clientId}#${sequence} ${what}`,
@@ -110,6 +113,7 @@ export class SimClient {
       this.op = undefined;
       this.world.ledger.count('requests-given-up');
       this.world.trace(`${op.what}: gave up after ${op.attempts} attempts`);
+      op.onGiveUp();
       return;
     }
     if (now >= op.attemptDeadlineMs && this.world.rand.chance(0.5)) this.leaderGuess = 0;
@@ -199,6 +203,10 @@ export class SimBroker {
   address = '';
   deaths = 0;
   private client: SimClient | undefined;
+  /**
+   * The temporary identity file (RocketMQ writes it before ApplyBrokerId): the id being applied for and its check
+   * code survive a restart, so a restarted broker retries the same apply (idempotent with the same code).
+   */
   private pendingId: bigint | undefined;
   private registerCheckCode = '';
   private nextHeartbeatAtMs = 0;
@@ -230,7 +238,10 @@ export class SimBroker {
       return;
     }
     const rand = this.world.rand;
-    if (this.world.faultsActive && rand.chance(this.world.plan.brokerDeathRate)) return this.die(now);
+    if (this.world.faultsActive && rand.chance(this.world.plan.brokerDeathRate)) {
+      this.die(now);
+      return;
+    }
     if (this.identity !== undefined && now >= this.nextHeartbeatAtMs) {
       this.world.heartbeat(this);
       this.nextHeartbeatAtMs = now + this.world.plan.heartbeatIntervalMs;
@@ -252,7 +263,9 @@ export class SimBroker {
     this.nextHeartbeatAtMs = now;
     this.nextActionAtMs = now;
     this.address = `${this.brokerName}-${this.slot}${this.incarnation % 3 === 0 ? 'b' : 'a'}:10911`;
-    if (this.identity === undefined) this.newRegistration(now);
+    if (this.identity === undefined && this.pendingId === undefined) this.newRegistration(now);
+    if (this.identity === undefined && this.pendingId !== undefined)
+      this.world.ledger.count('broker-restarted-mid-apply');
     this.world.trace(`${this.name} up #${this.incarnation} id=${this.identity?.brokerId} ${this.address}`);
   }
 
@@ -304,15 +317,28 @@ export class SimBroker {
 
   private act(): void {
     const identity = this.identity;
-    if (identity === undefined) return this.registerId();
-    if (!this.registered) return this.registerBroker(identity.brokerId);
+    if (identity === undefined) {
+      this.registerId();
+      return;
+    }
+    if (!this.registered) {
+      this.registerBroker(identity.brokerId);
+      return;
+    }
     if (this.needsRefresh) {
       this.needsRefresh = false;
-      return this.getReplicaInfo();
+      this.getReplicaInfo();
+      return;
     }
     const roll = this.world.rand.nextFloat();
-    if (this.belief.masterBrokerId === undefined || roll < 0.03) return this.electMaster(identity.brokerId);
-    if (this.belief.masterBrokerId === identity.brokerId && roll < 0.6) return this.alterSyncStateSet(identity.brokerId);
+    if (this.belief.masterBrokerId === undefined || roll < 0.03) {
+      this.electMaster(identity.brokerId);
+      return;
+    }
+    if (this.belief.masterBrokerId === identity.brokerId && roll < 0.6) {
+      this.alterSyncStateSet(identity.brokerId);
+      return;
+    }
     this.getReplicaInfo();
   }
 
@@ -337,8 +363,8 @@ export class SimBroker {
           this.nextActionAtMs = this.world.nowMs();
           return;
         }
-        // Taken by another broker (or refused): ask for the next id again.
-        this.pendingId = undefined;
+        // Taken by another broker (or refused): ask for the next id again, with a new check code.
+        this.newRegistration(this.world.nowMs());
       },
     );
   }
@@ -377,53 +403,66 @@ export class SimBroker {
   }
 
   private electMaster(brokerId: bigint): void {
-    this.start(commands.electMaster(this.brokerName, brokerId, simClusterName), `ElectMaster(${brokerId})`, (reply, what, before) => {
-      if (reply.reply.case !== 'electMaster') {
-        this.needsRefresh = true;
-        return;
-      }
-      const v = reply.reply.value;
-      const facts: GroupFacts = {
-        brokerName: this.brokerName,
-        masterBrokerId: v.masterBrokerId,
-        masterEpoch: v.masterEpoch,
-        syncStateSet: v.syncStateSet?.brokerIds ?? [],
-        syncStateSetEpoch: v.syncStateSet?.epoch ?? 0,
-      };
-      if (v.condition === ControllerCondition.UNSPECIFIED) {
-        this.world.ledger.ackElection(facts, before, what);
-        this.world.ledger.count('acked-broker-elections');
-        this.learnOnly(facts);
-      } else this.learn(facts, what, before);
-    });
-  }
-
-  private getReplicaInfo(): void {
-    this.start(commands.getReplicaInfo(this.brokerName, simClusterName), 'GetReplicaInfo', (reply, what, before) => {
-      if (reply.reply.case !== 'getReplicaInfo') return;
-      const v = reply.reply.value;
-      this.learn(
-        {
+    this.start(
+      commands.electMaster(this.brokerName, brokerId, simClusterName),
+      `ElectMaster(${brokerId})`,
+      (reply, what, before) => {
+        if (reply.reply.case !== 'electMaster') {
+          this.needsRefresh = true;
+          return;
+        }
+        const v = reply.reply.value;
+        const facts: GroupFacts = {
           brokerName: this.brokerName,
           masterBrokerId: v.masterBrokerId,
           masterEpoch: v.masterEpoch,
           syncStateSet: v.syncStateSet?.brokerIds ?? [],
           syncStateSetEpoch: v.syncStateSet?.epoch ?? 0,
-        },
-        what,
-        before,
-      );
-    });
+        };
+        if (v.condition === ControllerCondition.UNSPECIFIED) {
+          this.world.ledger.ackElection(facts, before, what);
+          this.world.ledger.count('acked-broker-elections');
+          this.learnOnly(facts);
+        } else this.learn(facts, what, before);
+      },
+    );
+  }
+
+  private getReplicaInfo(): void {
+    this.start(
+      commands.getReplicaInfo(this.brokerName, simClusterName),
+      'GetReplicaInfo',
+      (reply, what, before) => {
+        if (reply.reply.case !== 'getReplicaInfo') return;
+        const v = reply.reply.value;
+        this.learn(
+          {
+            brokerName: this.brokerName,
+            masterBrokerId: v.masterBrokerId,
+            masterEpoch: v.masterEpoch,
+            syncStateSet: v.syncStateSet?.brokerIds ?? [],
+            syncStateSetEpoch: v.syncStateSet?.epoch ?? 0,
+          },
+          what,
+          before,
+        );
+      },
+    );
   }
 
   /** Shrinks out dead or lagging members, expands with caught-up ones; now and then an arbitrary or stale change. */
   private alterSyncStateSet(me: bigint): void {
     const rand = this.world.rand;
     const current = this.belief.syncStateSet;
-    const siblings = this.world.brokersOf(this.brokerName).filter((b) => b !== this && b.identity !== undefined);
+    const siblings = this.world
+      .brokersOf(this.brokerName)
+      .filter((b) => b !== this && b.identity !== undefined);
     const holder = (id: bigint): SimBroker | undefined => siblings.find((b) => b.identity?.brokerId === id);
     const lagging = (b: SimBroker): boolean =>
-      !b.alive || !b.registered || b.data.epoch < this.data.epoch || b.data.maxOffset + 200n < this.data.maxOffset;
+      !b.alive ||
+      !b.registered ||
+      b.data.epoch < this.data.epoch ||
+      b.data.maxOffset + 200n < this.data.maxOffset;
     let next: bigint[] | undefined;
     if (rand.chance(0.1)) {
       const ids = siblings.map((b) => b.identity?.brokerId as bigint);
@@ -432,14 +471,19 @@ export class SimBroker {
         next = current.includes(id) ? current.filter((x) => x !== id) : [...current, id];
       }
     } else {
-      const drop = current.filter((id) => id !== me && (holder(id) === undefined || lagging(holder(id) as SimBroker)));
+      const drop = current.filter(
+        (id) => id !== me && (holder(id) === undefined || lagging(holder(id) as SimBroker)),
+      );
       const add = siblings.filter((b) => !current.includes(b.identity?.brokerId as bigint) && !lagging(b));
       if (drop.length > 0) {
         const id = rand.pick(drop);
         next = current.filter((x) => x !== id);
       } else if (add.length > 0) next = [...current, rand.pick(add).identity?.brokerId as bigint];
     }
-    if (next === undefined) return this.getReplicaInfo();
+    if (next === undefined) {
+      this.getReplicaInfo();
+      return;
+    }
     next.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     let masterEpoch = this.belief.masterEpoch;
     let epoch = this.belief.syncStateSetEpoch;
@@ -451,7 +495,11 @@ export class SimBroker {
     const name = this.brokerName;
     const what = `AlterSyncStateSet([${next.join(',')}] masterEpoch=${masterEpoch} epoch=${epoch}${stale ? ' STALE' : ''})`;
     this.start(
-      commands.alterSyncStateSet(name, { masterBrokerId: me, masterEpoch, brokerIds: next, epoch }, simClusterName),
+      commands.alterSyncStateSet(
+        name,
+        { masterBrokerId: me, masterEpoch, brokerIds: next, epoch },
+        simClusterName,
+      ),
       what,
       (reply, fullWhat, before) => {
         if (reply.reply.case !== 'alterSyncStateSet') {
@@ -479,7 +527,10 @@ export class SimBroker {
 
   private learnOnly(facts: GroupFacts): void {
     const belief = this.belief;
-    if (facts.masterEpoch > belief.masterEpoch || (facts.masterEpoch === belief.masterEpoch && facts.masterBrokerId !== undefined)) {
+    if (
+      facts.masterEpoch > belief.masterEpoch ||
+      (facts.masterEpoch === belief.masterEpoch && facts.masterBrokerId !== undefined)
+    ) {
       belief.masterEpoch = facts.masterEpoch;
       belief.masterBrokerId = facts.masterBrokerId;
     } else if (facts.masterEpoch === belief.masterEpoch && facts.masterBrokerId === undefined) {
@@ -518,6 +569,8 @@ export class SimBroker {
 export class SimAdmin {
   private readonly client: SimClient;
   private nextActionAtMs: number;
+  /** A clean whose outcome is unknown may still apply: no more cleans, so no group ever loses every replica. */
+  private cleanUnknown = false;
 
   constructor(private readonly world: ClientWorld) {
     this.client = new SimClient('admin', world);
@@ -540,7 +593,10 @@ export class SimAdmin {
     const rand = this.world.rand;
     const groups = [...this.world.ledger.oracle.groups.values()];
     const roll = rand.nextFloat();
-    if (groups.length === 0 || (roll >= 0.35 && roll < 0.65)) return this.readAll();
+    if (groups.length === 0 || (roll >= 0.35 && roll < 0.65)) {
+      this.readAll();
+      return;
+    }
     const group = rand.pick(groups);
     const ids = [...group.replicas.keys()];
     if (roll < 0.35) {
@@ -566,8 +622,14 @@ export class SimAdmin {
       );
       return;
     }
-    if (roll < 0.72) return this.clean(group.brokerName, ids);
-    if (roll < 0.8) return this.setPolicy(group.brokerName);
+    if (roll < 0.72) {
+      this.clean(group.brokerName, ids);
+      return;
+    }
+    if (roll < 0.8) {
+      this.setPolicy(group.brokerName);
+      return;
+    }
     if (roll < 0.9 && this.world.plan.uncleanToggles) {
       const value = String(rand.chance(0.5));
       this.client.start(
@@ -577,21 +639,25 @@ export class SimAdmin {
       );
       return;
     }
-    this.client.start(commands.getReplicaInfo(group.brokerName, simClusterName), `GetReplicaInfo(${group.brokerName})`, (reply, what, before) => {
-      if (reply.reply.case !== 'getReplicaInfo') return;
-      const v = reply.reply.value;
-      this.world.ledger.ackFacts(
-        {
-          brokerName: group.brokerName,
-          masterBrokerId: v.masterBrokerId,
-          masterEpoch: v.masterEpoch,
-          syncStateSet: v.syncStateSet?.brokerIds ?? [],
-          syncStateSetEpoch: v.syncStateSet?.epoch ?? 0,
-        },
-        before,
-        what,
-      );
-    });
+    this.client.start(
+      commands.getReplicaInfo(group.brokerName, simClusterName),
+      `GetReplicaInfo(${group.brokerName})`,
+      (reply, what, before) => {
+        if (reply.reply.case !== 'getReplicaInfo') return;
+        const v = reply.reply.value;
+        this.world.ledger.ackFacts(
+          {
+            brokerName: group.brokerName,
+            masterBrokerId: v.masterBrokerId,
+            masterEpoch: v.masterEpoch,
+            syncStateSet: v.syncStateSet?.brokerIds ?? [],
+            syncStateSetEpoch: v.syncStateSet?.epoch ?? 0,
+          },
+          before,
+          what,
+        );
+      },
+    );
   }
 
   /** Sets (or clears) the group's election policy: the default, zone-aware or max-lag. */
@@ -620,7 +686,10 @@ export class SimAdmin {
 
   /** Cleans one id whose broker is not running (a dead broker or a ghost id), keeping at least two replicas. */
   private clean(brokerName: string, ids: readonly bigint[]): void {
-    if (ids.length < 3) return this.readAll();
+    if (ids.length < 3 || this.cleanUnknown) {
+      this.readAll();
+      return;
+    }
     const running = new Set(
       this.world
         .brokersOf(brokerName)
@@ -628,7 +697,10 @@ export class SimAdmin {
         .map((b) => b.identity?.brokerId),
     );
     const candidates = ids.filter((id) => !running.has(id));
-    if (candidates.length === 0) return this.readAll();
+    if (candidates.length === 0) {
+      this.readAll();
+      return;
+    }
     const id = this.world.rand.pick(candidates);
     this.client.start(
       commands.cleanBrokerData(brokerName, [id], false, simClusterName),
@@ -636,27 +708,34 @@ export class SimAdmin {
       (reply) => {
         if (reply.reply.case === 'cleanBrokerData') this.world.ledger.count('acked-cleans');
       },
+      () => {
+        this.cleanUnknown = true;
+      },
     );
   }
 
   private readAll(): void {
-    this.client.start(commands.adminGetSyncStateData([]), 'AdminGetSyncStateData(all)', (reply, what, before) => {
-      if (reply.reply.case !== 'adminGetSyncStateData') return;
-      for (const [brokerName, info] of Object.entries(reply.reply.value.replicas)) {
-        this.world.ledger.ackFacts(
-          {
-            brokerName,
-            masterBrokerId: info.masterBrokerId,
-            masterEpoch: info.masterEpoch,
-            syncStateSet: info.inSyncReplicas.map((r) => r.brokerId),
-            syncStateSetEpoch: info.syncStateSetEpoch,
-          },
-          before,
-          what,
-        );
-      }
-      this.world.ledger.count('acked-reads-all');
-    });
+    this.client.start(
+      commands.adminGetSyncStateData([]),
+      'AdminGetSyncStateData(all)',
+      (reply, what, before) => {
+        if (reply.reply.case !== 'adminGetSyncStateData') return;
+        for (const [brokerName, info] of Object.entries(reply.reply.value.replicas)) {
+          this.world.ledger.ackFacts(
+            {
+              brokerName,
+              masterBrokerId: info.masterBrokerId,
+              masterEpoch: info.masterEpoch,
+              syncStateSet: info.inSyncReplicas.map((r) => r.brokerId),
+              syncStateSetEpoch: info.syncStateSetEpoch,
+            },
+            before,
+            what,
+          );
+        }
+        this.world.ledger.count('acked-reads-all');
+      },
+    );
   }
 }
 

@@ -31,7 +31,11 @@ type Respond = (outcome: RpcOutcome) => void;
 /** The policy service as the leader sees it (policy-client.ts): a remote decision, or the local default. */
 export interface SimPolicy {
   /** Calls `done` later (a timer of the node) with the decision and whether the local default decided. */
-  decide(request: ElectRequest, deadlineMs: number, done: (decision: ElectResponse, fallback: boolean) => void): void;
+  decide(
+    request: ElectRequest,
+    deadlineMs: number,
+    done: (decision: ElectResponse, fallback: boolean) => void,
+  ): void;
   decideLocally(request: ElectRequest): ElectResponse;
 }
 
@@ -138,8 +142,14 @@ export class SimExecutor {
   /** Runs one client command; `respond` is called once with its outcome (never, if the node crashes first). */
   submit(clientId: string, sequence: bigint, command: ControllerCommand, respond: Respond): void {
     const refused = this.refusal();
-    if (refused !== undefined) return respond(refused);
-    if (clientId === '') return this.run(clientId, sequence, command, once(respond));
+    if (refused !== undefined) {
+      respond(refused);
+      return;
+    }
+    if (clientId === '') {
+      this.run(clientId, sequence, command, once(respond));
+      return;
+    }
     const key = `${clientId}/${sequence}`;
     const waiting = this.inflight.get(key);
     if (waiting !== undefined) {
@@ -150,7 +160,8 @@ export class SimExecutor {
     const check = checkSession(this.current(), clientId, sequence);
     if (check.kind === 'duplicate' || check.kind === 'refused') {
       this.host.count(`executor-session-${check.kind}`);
-      return respond(replied(check.reply));
+      respond(replied(check.reply));
+      return;
     }
     const callers: Respond[] = [respond];
     this.inflight.set(key, callers);
@@ -177,21 +188,37 @@ export class SimExecutor {
     attempt: number,
     finish: Respond,
   ): void {
-    if (attempt >= READ_ATTEMPTS_MAX) return finish(this.failure('OVERLOADED: the state kept changing under a read'));
+    if (attempt >= READ_ATTEMPTS_MAX) {
+      finish(this.failure('OVERLOADED: the state kept changing under a read'));
+      return;
+    }
     if (outcome.kind === 'election') {
       const prepare = (): CommandOutcome => this.handle(this.current(), command);
-      return this.elect(outcome.pending, clientId, sequence, prepare, 1, finish);
+      this.elect(outcome.pending, clientId, sequence, prepare, 1, finish);
+      return;
     }
-    if (outcome.events.length > 0) return this.propose(clientId, sequence, outcome, finish);
-    if (!this.host.rules.readIndex) return finish(replied(outcome.reply));
+    if (outcome.events.length > 0) {
+      this.propose(clientId, sequence, outcome, finish);
+      return;
+    }
+    if (!this.host.rules.readIndex) {
+      finish(replied(outcome.reply));
+      return;
+    }
     // A read (or a refusal): confirm leadership with ReadIndex, then answer from the applied state.
     try {
       this.host.readBarrier(
         () => {
           const refused = this.refusal();
-          if (refused !== undefined) return finish(refused);
+          if (refused !== undefined) {
+            finish(refused);
+            return;
+          }
           const applied = this.handle(this.host.state, command);
-          if (applied.kind === 'result' && applied.events.length === 0) return finish(replied(applied.reply));
+          if (applied.kind === 'result' && applied.events.length === 0) {
+            finish(replied(applied.reply));
+            return;
+          }
           this.host.count('executor-read-changed-under');
           const again = this.handle(this.current(), command);
           this.continueRun(clientId, sequence, command, again, attempt + 1, finish);
@@ -225,7 +252,8 @@ export class SimExecutor {
       );
     } catch (error) {
       this.host.count('executor-propose-refused');
-      return finish(this.failure(errorName(error)));
+      finish(this.failure(errorName(error)));
+      return;
     }
     if (this.pending > 0) this.host.count('executor-pipelined');
     if (this.host.rules.speculativeState) {
@@ -248,7 +276,10 @@ export class SimExecutor {
     const deadlineMs = controllerConfigOf(this.current()).electionPolicyDeadlineMs;
     this.host.policy.decide(pending.request, deadlineMs, (remoteDecision, remoteFallback) => {
       const refused = this.refusal();
-      if (refused !== undefined) return finish(refused);
+      if (refused !== undefined) {
+        finish(refused);
+        return;
+      }
       let decision = remoteDecision;
       let fallback = remoteFallback;
       const nowUnixMs = unixEpochMs + this.host.nowMs();
@@ -261,18 +292,22 @@ export class SimExecutor {
         fallback = true;
         completion = completeElection(this.current(), pending, decision, { fallback, nowUnixMs });
       }
-      if (completion.kind === 'result') {
-        if (completion.events.length > 0) return this.propose(clientId, sequence, completion, finish);
-        if (!this.host.rules.confirmElectionReads) return finish(replied(completion.reply));
-        const retry = (reason: string) => this.electAgain(pending, clientId, sequence, prepare, attempt, reason, finish);
-        return this.confirmElectionRead(pending, decision, fallback, 0, retry, finish);
+      if (completion.kind !== 'result') {
+        this.electAgain(clientId, sequence, prepare, attempt, completion.reason, finish);
+      } else if (completion.events.length > 0) {
+        this.propose(clientId, sequence, completion, finish);
+      } else if (!this.host.rules.confirmElectionReads) {
+        finish(replied(completion.reply));
+      } else {
+        const retry = (reason: string): void =>
+          this.electAgain(clientId, sequence, prepare, attempt, reason, finish);
+        const decidedAtIndex = this.host.raft.basicStatus().lastIndex;
+        this.confirmElectionRead(pending, decision, fallback, decidedAtIndex, 0, retry, finish);
       }
-      this.electAgain(pending, clientId, sequence, prepare, attempt, completion.reason, finish);
     });
   }
 
   private electAgain(
-    pending: PendingElection,
     clientId: string,
     sequence: bigint,
     prepare: () => CommandOutcome,
@@ -282,12 +317,17 @@ export class SimExecutor {
   ): void {
     this.host.count('election-stale');
     if (attempt >= ELECTION_ATTEMPTS_MAX) {
-      return finish(this.failure(`ELECT_MASTER_FAILED: election kept going stale: ${reason}`));
+      finish(this.failure(`ELECT_MASTER_FAILED: election kept going stale: ${reason}`));
+      return;
     }
     const again = prepare();
     if (again.kind === 'result') {
-      if (again.events.length > 0) return this.propose(clientId, sequence, again, finish);
-      return finish(replied(again.reply));
+      if (again.events.length > 0) {
+        this.propose(clientId, sequence, again, finish);
+        return;
+      }
+      finish(replied(again.reply));
+      return;
     }
     this.elect(again.pending, clientId, sequence, prepare, attempt + 1, finish);
   }
@@ -301,23 +341,27 @@ export class SimExecutor {
     pending: PendingElection,
     decision: ElectResponse,
     fallback: boolean,
+    decidedAtIndex: number,
     rounds: number,
     retry: (reason: string) => void,
     finish: Respond,
   ): void {
-    const decidedAtIndex = this.host.raft.basicStatus().lastIndex;
     try {
       this.host.readBarrier(
         () => {
           const refused = this.refusal();
-          if (refused !== undefined) return finish(refused);
+          if (refused !== undefined) {
+            finish(refused);
+            return;
+          }
           if (this.host.appliedIndex < decidedAtIndex && rounds + 1 < READ_ATTEMPTS_MAX) {
-            return this.confirmElectionRead(pending, decision, fallback, rounds + 1, retry, finish);
+            this.confirmElectionRead(pending, decision, fallback, decidedAtIndex, rounds + 1, retry, finish);
+            return;
           }
           const nowUnixMs = unixEpochMs + this.host.nowMs();
           const applied = completeElection(this.host.state, pending, decision, { fallback, nowUnixMs });
-          if (applied.kind === 'result' && applied.events.length === 0) return finish(replied(applied.reply));
-          retry(applied.kind === 'result' ? 'the applied state changed the outcome' : applied.reason);
+          if (applied.kind === 'result' && applied.events.length === 0) finish(replied(applied.reply));
+          else retry(applied.kind === 'result' ? 'the applied state changed the outcome' : applied.reason);
         },
         (reason) => finish(this.failure(reason)),
       );
@@ -329,7 +373,10 @@ export class SimExecutor {
   /** A controller-triggered election of one group (its master is inactive). */
   electForInactiveMaster(brokerName: string, respond: Respond): void {
     const refused = this.refusal();
-    if (refused !== undefined) return respond(refused);
+    if (refused !== undefined) {
+      respond(refused);
+      return;
+    }
     const finish = once(respond);
     const prepare = (): CommandOutcome =>
       prepareElection(
@@ -340,8 +387,12 @@ export class SimExecutor {
       );
     const outcome = prepare();
     if (outcome.kind === 'result') {
-      if (outcome.events.length > 0) return this.propose('', 0n, outcome, finish);
-      return finish(replied(outcome.reply));
+      if (outcome.events.length > 0) {
+        this.propose('', 0n, outcome, finish);
+        return;
+      }
+      finish(replied(outcome.reply));
+      return;
     }
     this.elect(outcome.pending, '', 0n, prepare, 1, finish);
   }

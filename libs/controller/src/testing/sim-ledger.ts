@@ -4,9 +4,10 @@
 // acknowledged. An acknowledged reply must be backed by the committed history when it arrives, must not be older
 // than anything acknowledged before its request started (linearizability of epochs), and must survive to the end.
 import { ElectionTrigger } from '@regent/proto/state';
-import type { Entry } from '@regent/raft';
+import { type Entry, EntryType } from '@regent/raft';
 import { type AppliedEvent, type ApplyResult, applyCommand, decodeLogCommand } from '../apply.js';
 import { createHistoryChecker, type HistoryChecker, type InvariantViolation } from '../invariants.js';
+import type { ControllerLimits } from '../limits.js';
 import { encodeSnapshot } from '../snapshot.js';
 import { type ControllerState, createControllerState } from '../state.js';
 
@@ -57,9 +58,12 @@ function idsText(ids: readonly bigint[]): string {
 
 export class Ledger {
   /** The committed state as of `oracleIndex`, built by applying the committed log once. */
-  readonly oracle: ControllerState = createControllerState();
+  readonly oracle: ControllerState;
   oracleIndex: number;
-  private readonly entries = new Map<number, { readonly term: number; readonly type: number; readonly data: Uint8Array }>();
+  private readonly entries = new Map<
+    number,
+    { readonly term: number; readonly type: number; readonly data: Uint8Array }
+  >();
   private readonly bytesAt = new Map<number, Uint8Array>();
   /** brokerName → masterEpoch → master (null: no master) in the committed history. */
   private readonly masters = new Map<string, Map<number, bigint | null>>();
@@ -76,7 +80,8 @@ export class Ledger {
   readonly checker: HistoryChecker = createHistoryChecker();
   readonly counts = new Map<string, number>();
 
-  constructor(startIndex: number) {
+  constructor(startIndex: number, limits: ControllerLimits) {
+    this.oracle = createControllerState(limits);
     this.oracleIndex = startIndex;
     this.bytesAt.set(startIndex, encodeSnapshot(this.oracle));
   }
@@ -100,9 +105,12 @@ export class Ledger {
   applied(source: string, state: ControllerState, entry: Entry): void {
     if (entry.index === this.oracleIndex + 1) this.extend(entry);
     const known = this.entries.get(entry.index);
-    if (known === undefined) this.fail(`${source} applied index ${entry.index} beyond the committed ${this.oracleIndex}`);
+    if (known === undefined)
+      this.fail(`${source} applied index ${entry.index} beyond the committed ${this.oracleIndex}`);
     if (known.term !== entry.term || known.type !== entry.type || !sameBytes(known.data, entry.data)) {
-      this.fail(`state machine safety: ${source} applied another entry at ${entry.index} (term ${entry.term}, first ${known.term})`);
+      this.fail(
+        `state machine safety: ${source} applied another entry at ${entry.index} (term ${entry.term}, first ${known.term})`,
+      );
     }
     this.requireNoViolations(this.checker.observe(state, source), `${source} at ${entry.index}`);
   }
@@ -120,7 +128,8 @@ export class Ledger {
 
   private sameState(source: string, state: ControllerState, index: number): void {
     const expected = this.bytesAt.get(index);
-    if (expected === undefined) this.fail(`${source} holds a state at ${index}, beyond the committed ${this.oracleIndex}`);
+    if (expected === undefined)
+      this.fail(`${source} holds a state at ${index}, beyond the committed ${this.oracleIndex}`);
     if (!sameBytes(encodeSnapshot(state), expected)) {
       this.fail(`${source}'s state at applied index ${index} differs from the committed state there`);
     }
@@ -129,7 +138,7 @@ export class Ledger {
   private extend(entry: Entry): void {
     this.entries.set(entry.index, { term: entry.term, type: entry.type, data: entry.data });
     this.oracleIndex = entry.index;
-    if (entry.type === 1) {
+    if (entry.type === EntryType.Normal) {
       const command = decodeLogCommand(entry.data);
       const result = applyCommand(this.oracle, command, entry.index, entry.term);
       this.recordRequest(command.clientId, command.sequence, result);
@@ -143,8 +152,14 @@ export class Ledger {
 
   private countEvent(applied: AppliedEvent): void {
     const e = applied.event.event;
-    if (applied.ignored !== undefined) return this.count(`event-ignored-${e.case}`);
-    if (e.case !== 'electMaster') return this.count(`event-${e.case}`);
+    if (applied.ignored !== undefined) {
+      this.count(`event-ignored-${e.case}`);
+      return;
+    }
+    if (e.case !== 'electMaster') {
+      this.count(`event-${e.case}`);
+      return;
+    }
     const trigger = ElectionTrigger[e.value.audit?.trigger ?? ElectionTrigger.UNSPECIFIED] ?? 'UNKNOWN';
     this.count(`event-electMaster-${trigger.toLowerCase()}${e.value.newMasterElected ? '' : '-no-master'}`);
   }
@@ -172,7 +187,8 @@ export class Ledger {
 
   private recordHistory(index: number): void {
     for (const name of this.masters.keys()) {
-      if (!this.oracle.groups.has(name)) this.fail(`group ${name} was removed at ${index} (the simulation never cleans a whole group)`);
+      if (!this.oracle.groups.has(name))
+        this.fail(`group ${name} was removed at ${index} (the simulation never cleans a whole group)`);
     }
     for (const group of this.oracle.groups.values()) {
       let masters = this.masters.get(group.brokerName);
@@ -181,7 +197,9 @@ export class Ledger {
       const known = masters.get(group.masterEpoch);
       if (known === undefined) masters.set(group.masterEpoch, master);
       else if (known !== master) {
-        this.fail(`${group.brokerName}: masterEpoch ${group.masterEpoch} had master ${known} and now ${master} (index ${index})`);
+        this.fail(
+          `${group.brokerName}: masterEpoch ${group.masterEpoch} had master ${known} and now ${master} (index ${index})`,
+        );
       }
       let sets = this.sets.get(group.brokerName);
       if (sets === undefined) this.sets.set(group.brokerName, (sets = new Map()));
@@ -211,7 +229,9 @@ export class Ledger {
     const name = facts.brokerName;
     const masters = this.masters.get(name);
     if (masters === undefined || !masters.has(facts.masterEpoch)) {
-      this.fail(`${what}: acknowledged masterEpoch ${facts.masterEpoch} of ${name} is not in the committed history`);
+      this.fail(
+        `${what}: acknowledged masterEpoch ${facts.masterEpoch} of ${name} is not in the committed history`,
+      );
     }
     const committedMaster = masters.get(facts.masterEpoch);
     if (facts.masterBrokerId !== undefined && committedMaster !== facts.masterBrokerId) {
@@ -233,7 +253,11 @@ export class Ledger {
         `${what}: stale read of ${name}: masterEpoch ${facts.masterEpoch} after ${earlier.masterEpoch} was acknowledged`,
       );
     }
-    if (earlier !== undefined && facts.syncStateSet !== undefined && facts.syncStateSetEpoch < earlier.syncStateSetEpoch) {
+    if (
+      earlier !== undefined &&
+      facts.syncStateSet !== undefined &&
+      facts.syncStateSetEpoch < earlier.syncStateSetEpoch
+    ) {
       this.fail(
         `${what}: stale read of ${name}: syncStateSetEpoch ${facts.syncStateSetEpoch} after ${earlier.syncStateSetEpoch} was acknowledged`,
       );
@@ -242,7 +266,9 @@ export class Ledger {
     this.ackedMax.set(name, {
       masterEpoch: Math.max(max.masterEpoch, facts.masterEpoch),
       syncStateSetEpoch:
-        facts.syncStateSet === undefined ? max.syncStateSetEpoch : Math.max(max.syncStateSetEpoch, facts.syncStateSetEpoch),
+        facts.syncStateSet === undefined
+          ? max.syncStateSetEpoch
+          : Math.max(max.syncStateSetEpoch, facts.syncStateSetEpoch),
     });
   }
 
@@ -265,11 +291,15 @@ export class Ledger {
   ): void {
     const committed = this.sets.get(brokerName)?.get(epoch);
     if (committed !== idsText(set)) {
-      this.fail(`${what}: acknowledged SyncStateSet ${idsText(set)} of ${brokerName} at epoch ${epoch}, committed ${committed}`);
+      this.fail(
+        `${what}: acknowledged SyncStateSet ${idsText(set)} of ${brokerName} at epoch ${epoch}, committed ${committed}`,
+      );
     }
     const earlier = before.get(brokerName);
     if (earlier !== undefined && epoch <= earlier.syncStateSetEpoch) {
-      this.fail(`${what}: new syncStateSetEpoch ${epoch} of ${brokerName} not after the acknowledged ${earlier.syncStateSetEpoch}`);
+      this.fail(
+        `${what}: new syncStateSetEpoch ${epoch} of ${brokerName} not after the acknowledged ${earlier.syncStateSetEpoch}`,
+      );
     }
     const max = this.ackedMax.get(brokerName) ?? { masterEpoch: 0, syncStateSetEpoch: 0 };
     this.ackedMax.set(brokerName, { ...max, syncStateSetEpoch: Math.max(max.syncStateSetEpoch, epoch) });
@@ -304,7 +334,9 @@ export class Ledger {
     for (const acked of this.ackedMasterEpochs) {
       const group = this.oracle.groups.get(acked.brokerName);
       if (group === undefined || group.masterEpoch < acked.epoch) {
-        this.fail(`${acked.what}: acknowledged masterEpoch ${acked.epoch} of ${acked.brokerName} lost (final ${group?.masterEpoch})`);
+        this.fail(
+          `${acked.what}: acknowledged masterEpoch ${acked.epoch} of ${acked.brokerName} lost (final ${group?.masterEpoch})`,
+        );
       }
     }
     for (const acked of this.ackedSetEpochs) {

@@ -11,7 +11,7 @@ import { type ApplyResult, applyCommand, decodeLogCommand } from '../apply.js';
 import { LivenessTable } from '../liveness.js';
 import { decodeSnapshot, encodeSnapshot } from '../snapshot.js';
 import type { ControllerState } from '../state.js';
-import { type ExecutorHost, localDecision, SimExecutor, SimScanner, type SimPolicy } from './sim-executor.js';
+import { type ExecutorHost, localDecision, SimExecutor, type SimPolicy, SimScanner } from './sim-executor.js';
 import {
   type ControllerSimulationPlan,
   type ExecutorRules,
@@ -154,7 +154,7 @@ export class SimNode implements ExecutorHost {
       this.storage,
     );
     const snapshot = this.storage.snapshot();
-    this.state = decodeSnapshot(snapshot.data);
+    this.state = decodeSnapshot(snapshot.data, plan.limits);
     this.appliedIndex = snapshot.metadata.index;
     this.proposals.clear();
     this.reads.clear();
@@ -183,8 +183,7 @@ export class SimNode implements ExecutorHost {
     this.readWaiters = [];
     this.timers = [];
     this.crashes += 1;
-    this.restartAtMs =
-      this.world.nowMs() + tickMs * (1 + this.world.rand.nextInt(3 * electionTimeoutTicks));
+    this.restartAtMs = this.world.nowMs() + tickMs * (1 + this.world.rand.nextInt(3 * electionTimeoutTicks));
     this.world.trace(`n${this.nodeId} CRASH ${why}`);
   }
 
@@ -238,15 +237,30 @@ export class SimNode implements ExecutorHost {
     const rand = this.world.rand;
     const crashPoint = faults && rand.chance(this.world.plan.crashRate) ? rand.nextInt(5) : -1;
     if (ready.snapshot) this.storage.applySnapshot(ready.snapshot);
-    if (crashPoint === 0) return this.crash('after persisting the snapshot');
+    if (crashPoint === 0) {
+      this.crash('after persisting the snapshot');
+      return;
+    }
     this.storage.append(ready.entries);
-    if (crashPoint === 1) return this.crash('after persisting entries');
+    if (crashPoint === 1) {
+      this.crash('after persisting entries');
+      return;
+    }
     if (ready.hardState) this.storage.setHardState(ready.hardState);
-    if (crashPoint === 2) return this.crash('after persisting the hard state');
+    if (crashPoint === 2) {
+      this.crash('after persisting the hard state');
+      return;
+    }
     for (const message of ready.messages) this.world.send(message);
-    if (crashPoint === 3) return this.crash('after sending');
+    if (crashPoint === 3) {
+      this.crash('after sending');
+      return;
+    }
     this.apply(ready);
-    if (crashPoint === 4) return this.crash('after applying');
+    if (crashPoint === 4) {
+      this.crash('after applying');
+      return;
+    }
     raft.advance(ready);
     this.afterAdvance(ready);
     this.maybeCompact();
@@ -266,7 +280,7 @@ export class SimNode implements ExecutorHost {
   }
 
   private restore(data: Uint8Array, index: number): void {
-    this.state = decodeSnapshot(data);
+    this.state = decodeSnapshot(data, this.world.plan.limits);
     this.appliedIndex = index;
     this.snapshotsInstalled += 1;
     for (const [proposalIndex, p] of this.proposals) {

@@ -2,6 +2,7 @@
 // follows (all on: the consensus app's rules; a rule turned off is a deliberately broken executor, used to show
 // that the simulation's checks catch it).
 import { createSeededRandom } from '@regent/raft/testing';
+import { type ControllerLimits, defaultControllerLimits } from '../limits.js';
 
 /** Simulated milliseconds per simulation step. */
 export const stepMs = 10;
@@ -51,6 +52,8 @@ export interface ControllerSimulationPlan {
   readonly adminIntervalMs: number;
   /** The admin toggles enableElectUncleanMaster now and then. */
   readonly uncleanToggles: boolean;
+  /** The replicated state's limits (equal on every node); a small audit trail exercises its trimming. */
+  readonly limits: ControllerLimits;
 }
 
 export function planFor(seed: number): ControllerSimulationPlan {
@@ -78,6 +81,9 @@ export function planFor(seed: number): ControllerSimulationPlan {
     staleAlterRate: rand.pick([0.1, 0.3]),
     adminIntervalMs: rand.pick([800, 2_000]),
     uncleanToggles: rand.chance(0.3),
+    limits: rand.chance(0.3)
+      ? { ...defaultControllerLimits, auditRecordsPerGroupMax: 3 }
+      : defaultControllerLimits,
   };
 }
 

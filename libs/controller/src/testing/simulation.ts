@@ -24,8 +24,8 @@ import { Ledger, LedgerViolation } from './sim-ledger.js';
 import { type NodeWorld, SimNode } from './sim-node.js';
 import {
   type ControllerSimulationPlan,
-  electionTimeoutTicks,
   type ExecutorRules,
+  electionTimeoutTicks,
   planFor,
   simClusterName,
   simulatedRules,
@@ -51,6 +51,8 @@ export interface ControllerSimulationResult {
   readonly brokerDeaths: number;
   /** Counters: committed entries, acknowledged requests by kind, retries, refusals. */
   readonly counts: Readonly<Record<string, number>>;
+  /** The last trace lines (empty unless tracing). */
+  readonly trace: readonly string[];
 }
 
 export class ControllerSimulationError extends Error {
@@ -104,10 +106,11 @@ class World implements NodeWorld, ClientWorld {
     this.rand = createSeededRandom(seed);
     this.dropRate = plan.dropRate;
     this.duplicateRate = plan.duplicateRate;
-    this.ledger = new Ledger(1);
+    this.ledger = new Ledger(1, plan.limits);
     const voters = Array.from({ length: plan.nodeCount }, (_, i) => i + 1);
-    const data = encodeSnapshot(createControllerState());
-    for (const id of voters) this.nodes.set(id, new SimNode(id, MemoryStorage.bootstrap({ voters, data }), this));
+    const data = encodeSnapshot(createControllerState(plan.limits));
+    for (const id of voters)
+      this.nodes.set(id, new SimNode(id, MemoryStorage.bootstrap({ voters, data }), this));
     for (let g = 0; g < plan.groupCount; g += 1) {
       for (let slot = 1; slot <= 3; slot += 1) this.brokers.push(new SimBroker(`g${g}`, slot, this));
     }
@@ -148,6 +151,7 @@ class World implements NodeWorld, ClientWorld {
       snapshotsInstalled,
       brokerDeaths: this.brokers.reduce((sum, b) => sum + b.deaths, 0),
       counts: Object.fromEntries([...this.ledger.counts].sort(([a], [b]) => (a < b ? -1 : 1))),
+      trace: [...this.traceLines],
     };
   }
 
@@ -289,7 +293,10 @@ class World implements NodeWorld, ClientWorld {
         if (node === undefined || !node.up) return;
         const result = node.table.report(batch, this.time);
         // A broken stream of a master is a crash signal: scan now instead of waiting for the interval.
-        if (result.suspected.length > 0) node.scanner.scanNow();
+        if (result.suspected.length > 0) {
+          this.count('suspicions-applied');
+          node.scanner.scanNow();
+        }
       });
     }
   }

@@ -50,7 +50,11 @@ async function rpc(method, request, timeoutMs = CALL_TIMEOUT_MS) {
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (error) {
-    throw new RpcError({ code: 'unavailable', condition: '', message: String(/** @type {Error} */ (error).message) });
+    throw new RpcError({
+      code: 'unavailable',
+      condition: '',
+      message: String(/** @type {Error} */ (error).message),
+    });
   }
   const text = await res.text();
   let body;
@@ -129,7 +133,8 @@ function reconcile(container, items, spec) {
   /** @type {Map<string, HTMLElement>} */
   const existing = new Map();
   for (const child of Array.from(container.children)) {
-    if (child instanceof HTMLElement && child.dataset.key !== undefined) existing.set(child.dataset.key, child);
+    if (child instanceof HTMLElement && child.dataset.key !== undefined)
+      existing.set(child.dataset.key, child);
   }
   /** @type {HTMLElement[]} */
   const built = [];
@@ -182,7 +187,12 @@ function renderMembers(members) {
           m.reachable && !m.learner && m.role !== 'leader'
             ? h(
                 'button',
-                { type: 'button', class: 'small quiet', 'data-action': 'transfer-leader', 'data-node-id': m.nodeId },
+                {
+                  type: 'button',
+                  class: 'small quiet',
+                  'data-action': 'transfer-leader',
+                  'data-node-id': m.nodeId,
+                },
                 'Make leader',
               )
             : m.reachable
@@ -221,7 +231,9 @@ function renderLeader(metadata, members) {
   el.dataset.leaderId = leaderId;
   const term = members.find((m) => m.role === 'leader')?.term ?? String(md.term ?? '0');
   el.textContent =
-    leaderId === '0' ? 'no Raft leader known' : `leader node ${leaderId} (${md.leaderAddress || '?'}) · term ${term}`;
+    leaderId === '0'
+      ? 'no Raft leader known'
+      : `leader node ${leaderId} (${md.leaderAddress || '?'}) · term ${term}`;
 }
 
 // ---- Broker groups ----
@@ -238,6 +250,22 @@ function renderGroups(groups) {
   });
 }
 
+/** Broker table columns: title, tooltip, numeric. */
+/** @type {[string, string, boolean][]} */
+const BROKER_COLUMNS = [
+  ['Broker', 'broker id', true],
+  ['Address', '', false],
+  ['Role', '', false],
+  ['In sync', 'in the SyncStateSet', false],
+  ['Liveness', "as seen by the controller's liveness table", false],
+  ['Epoch', 'last epoch-file epoch from heartbeats', true],
+  ['Max offset', 'commit-log max physical offset', true],
+  ['Confirm', 'confirm offset', true],
+  ['Heartbeat', 'time since the last heartbeat', true],
+  ['Zone', '', false],
+  ['', '', false],
+];
+
 /** @param {import('./view-model.js').GroupView} g */
 function buildGroup(g) {
   return h(
@@ -253,25 +281,35 @@ function buildGroup(g) {
       h('span', { class: 'spacer' }),
       h(
         'button',
-        { type: 'button', class: 'small quiet', 'data-action': 'elect', 'data-group': g.name, 'data-cluster': g.cluster },
+        {
+          type: 'button',
+          class: 'small quiet',
+          'data-action': 'elect',
+          'data-group': g.name,
+          'data-cluster': g.cluster,
+        },
         'Run election',
       ),
     ),
     h(
-      'table',
-      { class: 'grid' },
+      'div',
+      { class: 'table-wrap' },
       h(
-        'thead',
-        {},
+        'table',
+        { class: 'grid compact' },
         h(
-          'tr',
+          'thead',
           {},
-          ...['Broker', 'Address', 'Role', 'In sync', 'Liveness', 'Epoch', 'Max offset', 'Confirm offset', 'Heartbeat', 'Zone', ''].map(
-            (t, i) => h('th', { class: [0, 5, 6, 7, 8].includes(i) ? 'num' : null }, t),
+          h(
+            'tr',
+            {},
+            ...BROKER_COLUMNS.map(([title, hint, numeric]) =>
+              h('th', { class: numeric ? 'num' : null, title: hint }, title),
+            ),
           ),
         ),
+        h('tbody', { 'data-field-brokers': true }),
       ),
-      h('tbody', { 'data-field-brokers': true }),
     ),
   );
 }
@@ -282,7 +320,8 @@ function buildGroup(g) {
  */
 function updateGroup(card, g) {
   const master = /** @type {HTMLElement} */ (card.querySelector('[data-role="master"]'));
-  const masterText = g.masterId === null ? 'none' : `${g.masterId}${g.masterAddress ? ` (${g.masterAddress})` : ''}`;
+  const masterText =
+    g.masterId === null ? 'none' : `${g.masterId}${g.masterAddress ? ` (${g.masterAddress})` : ''}`;
   if (master.textContent !== masterText) master.textContent = masterText;
   master.dataset.brokerId = g.masterId ?? '';
   card.dataset.masterId = g.masterId ?? '';
@@ -332,7 +371,8 @@ function buildBroker(g, b) {
             'button',
             {
               type: 'button',
-              class: 'small',
+              class: b.state === 'alive' ? 'small' : 'small quiet',
+              title: b.state === 'alive' ? null : 'the controller refuses a broker that is not alive',
               'data-action': 'elect',
               'data-group': g.name,
               'data-cluster': g.cluster,
@@ -351,7 +391,11 @@ let timelineRendered = false;
 /** @param {import('./view-model.js').TimelineEntry[]} entries */
 function renderTimeline(entries) {
   byId('timeline-empty').hidden = entries.length > 0;
-  const built = reconcile(byId('timeline'), entries, { key: (e) => e.key, sig: (e) => e.key, build: buildEntry });
+  const built = reconcile(byId('timeline'), entries, {
+    key: (e) => e.key,
+    sig: (e) => e.key,
+    build: buildEntry,
+  });
   // Highlight decisions that arrived while the page was open (not those present at the first render).
   if (timelineRendered) for (const el of built) el.classList.add('fresh');
   timelineRendered = true;
@@ -374,7 +418,9 @@ function buildEntry(e) {
     h(
       'div',
       { class: 'entry-head' },
-      when === null ? null : h('time', { datetime: when.toISOString(), class: 'muted' }, when.toLocaleTimeString()),
+      when === null
+        ? null
+        : h('time', { datetime: when.toISOString(), class: 'muted' }, when.toLocaleTimeString()),
       h('strong', {}, e.group),
       badge(`${e.trigger}`, { controller: 'bad', admin: '', broker: 'warn' }[e.trigger] ?? 'muted'),
       h('span', { class: 'entry-change' }, e.change),
@@ -391,7 +437,19 @@ function buildEntry(e) {
           h(
             'table',
             { class: 'grid' },
-            h('tbody', {}, ...e.reasons.map((r) => h('tr', {}, h('td', { class: 'num' }, r.brokerId), h('td', {}, r.verdict), h('td', {}, r.detail)))),
+            h(
+              'tbody',
+              {},
+              ...e.reasons.map((r) =>
+                h(
+                  'tr',
+                  {},
+                  h('td', { class: 'num' }, r.brokerId),
+                  h('td', {}, r.verdict),
+                  h('td', {}, r.detail),
+                ),
+              ),
+            ),
           ),
         ),
   );
@@ -415,7 +473,9 @@ function setStatus(state, text) {
 /** @param {RpcError | null} error */
 function showAuthProblem(error) {
   const banner = byId('auth-banner');
-  const auth = error !== null && (error.failure.code === 'unauthenticated' || error.failure.code === 'permission_denied');
+  const auth =
+    error !== null &&
+    (error.failure.code === 'unauthenticated' || error.failure.code === 'permission_denied');
   banner.hidden = !auth;
   if (auth) byId('auth-reason').textContent = error.failure.message;
 }
@@ -457,7 +517,9 @@ async function refresh() {
   const members = membersView(status, metadata);
   const groups = groupsView(syncState, liveness);
   const audits = await Promise.all(
-    clustersOf(groups).map((clusterName) => rpc('GetElectionAudit', { clusterName, limit: AUDIT_RECORDS_PER_GROUP })),
+    clustersOf(groups).map((clusterName) =>
+      rpc('GetElectionAudit', { clusterName, limit: AUDIT_RECORDS_PER_GROUP }),
+    ),
   );
   renderLeader(metadata, members);
   renderMembers(members);
@@ -479,7 +541,8 @@ async function tick() {
   } catch (error) {
     if (!(error instanceof RpcError)) throw error;
     const age = lastSuccessAt === 0 ? '' : ` · data from ${formatAgeMs(Date.now() - lastSuccessAt)} ago`;
-    const unauthenticated = error.failure.code === 'unauthenticated' || error.failure.code === 'permission_denied';
+    const unauthenticated =
+      error.failure.code === 'unauthenticated' || error.failure.code === 'permission_denied';
     setStatus(unauthenticated ? 'unauthenticated' : 'error', `${error.failure.code}: ${error.message}${age}`);
     showAuthProblem(error);
   } finally {
@@ -543,7 +606,9 @@ function elect(button) {
 function transferLeader(button) {
   const nodeId = button.dataset.nodeId ?? '0';
   const question =
-    nodeId === '0' ? 'Transfer Raft leadership to the most up-to-date voter?' : `Transfer Raft leadership to node ${nodeId}?`;
+    nodeId === '0'
+      ? 'Transfer Raft leadership to the most up-to-date voter?'
+      : `Transfer Raft leadership to node ${nodeId}?`;
   return runAction(button, question, async () => {
     const res = await rpc('TransferLeadership', { targetNodeId: nodeId }, ACTION_TIMEOUT_MS);
     return `Raft leader is now node ${res.leaderId ?? '?'}`;

@@ -207,7 +207,8 @@ function brokerView(replica, inSync, masterId, live) {
   const brokerId = int64(replica.brokerId);
   /** @type {BrokerView['state']} */
   let state = replica.alive === true ? 'alive' : 'dead';
-  if (live !== undefined) state = live.suspected === true ? 'suspected' : live.alive === true ? 'alive' : 'dead';
+  if (live !== undefined)
+    state = live.suspected === true ? 'suspected' : live.alive === true ? 'alive' : 'dead';
   return {
     brokerId,
     address: str(replica.brokerAddress) || str(live?.brokerAddress),
@@ -319,11 +320,13 @@ function timelineEntry(r) {
  * @returns {RpcFailure}
  */
 export function rpcFailure(httpStatus, body) {
-  const code = typeof body?.code === 'string' ? body.code : httpStatus === 401 ? 'unauthenticated' : 'unavailable';
+  const code =
+    typeof body?.code === 'string' ? body.code : httpStatus === 401 ? 'unauthenticated' : 'unavailable';
   /** @type {any[]} */
   const details = Array.isArray(body?.details) ? body.details : [];
   const detail = details.find((d) => d?.type === 'regent.common.v1.ControllerError')?.debug;
-  const condition = detail?.condition === undefined ? '' : str(detail.condition).replace(/^CONTROLLER_CONDITION_/, '');
+  const condition =
+    detail?.condition === undefined ? '' : str(detail.condition).replace(/^CONTROLLER_CONDITION_/, '');
   const message = str(detail?.message) || str(body?.message) || `HTTP ${httpStatus}`;
   return { code, condition, message };
 }

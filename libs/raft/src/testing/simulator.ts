@@ -22,6 +22,8 @@ export interface SimulationOptions {
   readonly seed: number;
   /** Record a readable trace of the run (slower); printed on failure. */
   readonly trace?: boolean;
+  /** With `trace`, also record every message delivered or lost (very verbose). */
+  readonly traceMessages?: boolean;
 }
 
 /** The shape of one run, drawn from the seed. */
@@ -74,8 +76,6 @@ export const leaderBoundTicks = 20 * electionTimeoutTicks;
 const convergeBoundTicks = 60 * electionTimeoutTicks;
 const maxNodes = 7;
 const traceLimit = 400;
-/** Set RAFT_SIM_TRACE_MESSAGES=1 in a debugging session to trace every message (very verbose). */
-const traceMessages = false;
 
 export function planFor(seed: number): SimulationPlan {
   const rand = createSeededRandom(seed ^ 0x5eed);
@@ -122,16 +122,22 @@ interface Flight {
 }
 
 export function runSimulation(options: SimulationOptions): SimulationResult {
-  return new Simulation(options.seed, planFor(options.seed), options.trace ?? false).run();
+  const trace = options.trace ?? false;
+  return new Simulation(
+    options.seed,
+    planFor(options.seed),
+    trace,
+    trace && (options.traceMessages ?? false),
+  ).run();
 }
 
 /** Runs a seed; on failure re-runs it with tracing and throws a SimulationError that carries the trace. */
-export function checkSeed(seed: number): SimulationResult {
+export function checkSeed(seed: number, traceMessages = false): SimulationResult {
   try {
     return runSimulation({ seed });
   } catch (error) {
     try {
-      runSimulation({ seed, trace: true });
+      runSimulation({ seed, trace: true, traceMessages });
     } catch (traced) {
       if (traced instanceof SimulationError) throw traced;
     }
@@ -170,6 +176,7 @@ class Simulation {
     private readonly seed: number,
     private readonly plan: SimulationPlan,
     private readonly tracing: boolean,
+    private readonly traceMessages: boolean,
   ) {
     this.rand = createSeededRandom(seed);
     this.dropRate = plan.dropRate;
@@ -409,7 +416,7 @@ class Simulation {
     const target = this.nodes.get(m.to)?.raft;
     const arrives = !lost && target !== undefined && !this.cuts.has(linkKey(m.from, m.to));
     if (arrives) target.step(m);
-    if (this.tracing && traceMessages) this.trace(`${arrives ? 'deliver' : 'LOST'} ${describeMessage(m)}`);
+    if (this.traceMessages) this.trace(`${arrives ? 'deliver' : 'LOST'} ${describeMessage(m)}`);
     if (m.type === 'InstallSnapshot') this.nodes.get(m.from)?.raft?.reportSnapshot(m.to, arrives);
   }
 
@@ -764,14 +771,15 @@ export function runSeeds(from: number, to: number): SeedTotals {
   return totals;
 }
 
-export function checkSeedWithReplayHint(seed: number): SimulationResult {
+export function checkSeedWithReplayHint(seed: number, traceMessages = false): SimulationResult {
   try {
-    return checkSeed(seed);
+    return checkSeed(seed, traceMessages);
   } catch (error) {
     if (!(error instanceof SimulationError)) throw error;
     const trace = error.trace.slice(-150).join('\n');
     throw new Error(
-      `${error.message}\nreplay: RAFT_SIM_SEED=${seed} npx vitest run src/simulator-a.spec.ts (from libs/raft)\n--- trace ---\n${trace}`,
+      `${error.message}\nreplay: RAFT_SIM_SEED=${seed} npx vitest run src/simulator-a.spec.ts (in libs/raft; ` +
+        `RAFT_SIM_TRACE_MESSAGES=1 traces every message)\n--- trace ---\n${trace}`,
     );
   }
 }

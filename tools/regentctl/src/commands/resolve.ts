@@ -4,7 +4,11 @@ import type { CommandContext } from '../context.js';
 import { RefusedError } from '../exit-codes.js';
 
 /** The cluster to send with a request about `group`: the one given, else the one the controller records. */
-export async function clusterOf(ctx: CommandContext, group: string, given: string | undefined): Promise<string> {
+export async function clusterOf(
+  ctx: CommandContext,
+  group: string,
+  given: string | undefined,
+): Promise<string> {
   if (given !== undefined) return given;
   const res = await ctx.client.getSyncStateData({ clusterName: '', brokerNames: [group] }, ctx.call);
   const cluster = res.replicas[group]?.clusterName;

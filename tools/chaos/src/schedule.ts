@@ -1,0 +1,193 @@
+// The fault plan of a run: a pure function of the seed and the topology. The same seed gives the same plan — the
+// same faults on the same targets at the same offsets for the same durations. Timing is wall-clock, so a replay
+// repeats the plan, not the exact interleaving of messages and operations.
+//
+// Not in the menu: losing the un-fsynced tail of a crashed node's WAL. The WAL fsyncs before anything is
+// acknowledged or sent, so kill -9 (no OS crash) loses nothing; modelling an OS crash needs the size of the WAL at
+// its last successful fsync, which libs/raft-storage does not expose to another process (see README.md).
+import { createRng, type Rng } from './random.js';
+
+export type FaultKind =
+  /** kill -9 a process; restart it (same flags, same data) when the fault ends. */
+  | 'kill'
+  /** SIGSTOP a process (an event-loop stall); SIGCONT when the fault ends. */
+  | 'pause'
+  /** Cut every Raft link of one consensus node, both directions. */
+  | 'isolate-node'
+  /** Blackhole one Raft direction: node `from`'s messages to `to` are lost, the reverse direction works. */
+  | 'one-way'
+  /** Clients (gateways, pusher) cannot reach one consensus node; Raft between the nodes still works. */
+  | 'clients-cut'
+  /** Requests reach one consensus node but its replies to clients are lost: outcomes become unknown. */
+  | 'reply-loss'
+  /** Delay (fixed + jitter) on every Raft link of one node and its client link. */
+  | 'delay'
+  /** Connection resets with a probability per chunk on one node's Raft and client links. */
+  | 'resets'
+  /** Slow the election-policy service beyond its deadline (the in-process fallback decides). */
+  | 'policy-delay'
+  /** One broker cannot reach any gateway (its heartbeats stop: a controller-triggered election may follow). */
+  | 'broker-isolate'
+  /** kill -9 a broker: its in-flight requests are abandoned; it restarts with its persisted id. */
+  | 'broker-kill'
+  /** Freeze a broker (no heartbeats, no requests) and resume it later. */
+  | 'broker-pause'
+  /** Move one broker's clock by `offsetMs` (its register check codes use it; the controller must not care). */
+  | 'clock-jump';
+
+export interface Fault {
+  /** Position in the plan. */
+  readonly index: number;
+  /** Offset from the start of the fault phase, ms. */
+  readonly atMs: number;
+  readonly durationMs: number;
+  readonly kind: FaultKind;
+  /** A process name ("consensus-2", "gateway-1", "policy", "push"), a node id, or a broker name. */
+  readonly target: string;
+  /** For one-way: the receiving node. */
+  readonly peer?: string;
+  readonly delayMs?: number;
+  readonly jitterMs?: number;
+  readonly resetProbability?: number;
+  readonly offsetMs?: number;
+}
+
+export interface Topology {
+  /** Consensus node ids. */
+  readonly nodes: readonly number[];
+  readonly gateways: number;
+  /** Broker names ("broker-a/1", …). */
+  readonly brokers: readonly string[];
+}
+
+export interface PlanOptions {
+  readonly seed: number;
+  /** Length of the fault phase, ms; every fault ends before it does. */
+  readonly durationMs: number;
+  /** Pause between the start of one fault and the next, ms. */
+  readonly gapMsMin?: number;
+  readonly gapMsMax?: number;
+  /** Most faults in effect at once. */
+  readonly concurrentMax?: number;
+  /** Most faults in the plan. */
+  readonly faultsMax?: number;
+}
+
+interface Weighted {
+  readonly kind: FaultKind;
+  readonly weight: number;
+}
+
+const MENU: readonly Weighted[] = [
+  { kind: 'kill', weight: 5 },
+  { kind: 'pause', weight: 3 },
+  { kind: 'isolate-node', weight: 3 },
+  { kind: 'one-way', weight: 2 },
+  { kind: 'clients-cut', weight: 2 },
+  { kind: 'reply-loss', weight: 3 },
+  { kind: 'delay', weight: 2 },
+  { kind: 'resets', weight: 2 },
+  { kind: 'policy-delay', weight: 1 },
+  { kind: 'broker-isolate', weight: 3 },
+  { kind: 'broker-kill', weight: 2 },
+  { kind: 'broker-pause', weight: 1 },
+  { kind: 'clock-jump', weight: 1 },
+];
+
+/** Faults that take a consensus node away: at most one of them at a time keeps a quorum most of the time. */
+function takesNode(f: Fault): boolean {
+  const nodeProcess = f.target.startsWith('consensus-') && (f.kind === 'kill' || f.kind === 'pause');
+  return nodeProcess || f.kind === 'isolate-node';
+}
+
+function pickKind(rng: Rng): FaultKind {
+  const total = MENU.reduce((sum, w) => sum + w.weight, 0);
+  let roll = rng.next() * total;
+  for (const w of MENU) {
+    roll -= w.weight;
+    if (roll < 0) return w.kind;
+  }
+  return MENU[0]!.kind;
+}
+
+function processTargets(t: Topology): string[] {
+  return [
+    ...t.nodes.map((id) => `consensus-${id}`),
+    ...Array.from({ length: t.gateways }, (_, i) => `gateway-${i}`),
+    'policy',
+    'push',
+  ];
+}
+
+function makeFault(rng: Rng, t: Topology, kind: FaultKind, index: number, atMs: number): Fault {
+  const node = (): string => String(rng.pick(t.nodes));
+  const base = { index, atMs, kind, durationMs: rng.int(1_500, 6_000) };
+  switch (kind) {
+    case 'kill':
+      return { ...base, target: rng.pick(processTargets(t)), durationMs: rng.int(1_000, 8_000) };
+    case 'pause':
+      return { ...base, target: rng.pick(processTargets(t)), durationMs: rng.int(500, 4_000) };
+    case 'isolate-node':
+    case 'clients-cut':
+    case 'reply-loss':
+      return { ...base, target: node() };
+    case 'one-way': {
+      const from = node();
+      const others = t.nodes.map(String).filter((id) => id !== from);
+      return { ...base, target: from, peer: rng.pick(others) };
+    }
+    case 'delay':
+      return { ...base, target: node(), delayMs: rng.int(20, 150), jitterMs: rng.int(0, 100) };
+    case 'resets':
+      return { ...base, target: node(), resetProbability: rng.pick([0.01, 0.05, 0.2]) };
+    case 'policy-delay':
+      return { ...base, target: 'policy', delayMs: rng.int(100, 400), jitterMs: 50 };
+    case 'broker-isolate':
+    case 'broker-kill':
+    case 'broker-pause':
+      return { ...base, target: rng.pick(t.brokers) };
+    case 'clock-jump':
+      return {
+        ...base,
+        target: rng.pick(t.brokers),
+        offsetMs: rng.pick([-1, 1]) * rng.int(60_000, 3_600_000),
+        durationMs: rng.int(5_000, 15_000),
+      };
+  }
+}
+
+/** The fault plan for `options.seed` on `topology`. */
+export function planFaults(topology: Topology, options: PlanOptions): Fault[] {
+  const rng = createRng(options.seed).fork('schedule');
+  const gapMsMin = options.gapMsMin ?? 1_000;
+  const gapMsMax = options.gapMsMax ?? 4_000;
+  const concurrentMax = options.concurrentMax ?? 2;
+  const faultsMax = options.faultsMax ?? 500;
+  const plan: Fault[] = [];
+  let atMs = rng.int(500, gapMsMax);
+  for (let attempt = 0; attempt < faultsMax * 4 && plan.length < faultsMax; attempt++) {
+    if (atMs >= options.durationMs) break;
+    const candidate = makeFault(rng, topology, pickKind(rng), plan.length, atMs);
+    const endMs = Math.min(candidate.atMs + candidate.durationMs, options.durationMs);
+    const fault = { ...candidate, durationMs: endMs - candidate.atMs };
+    const active = plan.filter((f) => f.atMs + f.durationMs > atMs);
+    const clash =
+      active.length >= concurrentMax ||
+      (takesNode(fault) && active.some(takesNode)) ||
+      active.some((f) => f.target === fault.target);
+    if (!clash && fault.durationMs >= 200) plan.push(fault);
+    atMs += rng.int(gapMsMin, gapMsMax);
+  }
+  return plan;
+}
+
+/** One line per fault, for the log. */
+export function describeFault(f: Fault): string {
+  const extra = [
+    f.peer === undefined ? '' : ` →${f.peer}`,
+    f.delayMs === undefined ? '' : ` delay ${f.delayMs}±${f.jitterMs ?? 0} ms`,
+    f.resetProbability === undefined ? '' : ` reset p=${f.resetProbability}`,
+    f.offsetMs === undefined ? '' : ` clock ${f.offsetMs > 0 ? '+' : ''}${f.offsetMs} ms`,
+  ].join('');
+  return `#${f.index} +${(f.atMs / 1000).toFixed(1)}s ${f.kind} ${f.target}${extra} for ${(f.durationMs / 1000).toFixed(1)}s`;
+}
