@@ -328,22 +328,29 @@ export class ProcessCluster {
   async waitForLeader(
     options: { among?: readonly number[]; timeoutMs?: number; not?: number } = {},
   ): Promise<{ id: number; term: bigint }> {
-    return waitFor(
-      async () => {
-        const statuses = await this.statuses(options.among ?? this.runningIds());
-        const maxTerm = [...statuses.values()].reduce((m, s) => (s.term > m ? s.term : m), 0n);
-        for (const [id, s] of statuses) {
-          if (s.role !== 'leader' || s.term !== maxTerm || id === options.not) continue;
-          const followed = [...statuses.values()].every(
-            (o) => o.leaderId === BigInt(id) && o.term === s.term,
-          );
-          if (followed) return { id, term: s.term };
-        }
-        return undefined;
-      },
-      { timeoutMs: options.timeoutMs ?? WAIT_DEADLINE_MS, what: 'a leader followed by every running node' },
-    );
+    let seen = new Map<number, NodeStatus>();
+    try {
+      return await waitFor(
+        async () => {
+          const statuses = await this.statuses(options.among ?? this.runningIds());
+          seen = statuses;
+          const maxTerm = [...statuses.values()].reduce((m, s) => (s.term > m ? s.term : m), 0n);
+          for (const [id, s] of statuses) {
+            if (s.role !== 'leader' || s.term !== maxTerm || id === options.not) continue;
+            const followed = [...statuses.values()].every(
+              (o) => o.leaderId === BigInt(id) && o.term === s.term,
+            );
+            if (followed) return { id, term: s.term };
+          }
+          return undefined;
+        },
+        { timeoutMs: options.timeoutMs ?? WAIT_DEADLINE_MS, what: 'a leader followed by every running node' },
+      );
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; last statuses: ${describeStatuses(seen)}`, { cause: error });
+    }
   }
+
 
   /**
    * Waits until the nodes (default: all running) report the same commit, applied and last index, with applied =
@@ -430,6 +437,18 @@ export class ProcessCluster {
     for (const id of [...this.#sessions.keys()]) this.#dropSession(id);
     if (!options.keepData) rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** One line per node: role, term, leader and indexes (for failure messages). */
+export function describeStatuses(statuses: ReadonlyMap<number, NodeStatus>): string {
+  if (statuses.size === 0) return 'no node answered';
+  return [...statuses.values()]
+    .map(
+      (s) =>
+        `node ${s.nodeId} ${s.role} term ${s.term} leader ${s.leaderId} commit ${s.commitIndex} ` +
+        `applied ${s.appliedIndex} last ${s.lastIndex}`,
+    )
+    .join('; ');
 }
 
 /** Runs `attempt` until it succeeds or fails with a non-retriable error; gives up after `timeoutMs`. */
