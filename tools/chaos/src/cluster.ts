@@ -42,7 +42,10 @@ export function crashSummary(output: string, linesMax = 40): string {
   const lines = output.split('\n');
   let start = lines.length;
   while (start > 0 && !lines[start - 1]!.startsWith('{"level"')) start--;
-  return lines.slice(start, start + linesMax).join('\n').slice(0, 6000);
+  return lines
+    .slice(start, start + linesMax)
+    .join('\n')
+    .slice(0, 6000);
 }
 
 /** A process of the system that the nemesis may kill, pause and restart. */
@@ -198,18 +201,30 @@ export class ChaosCluster {
       `http://127.0.0.1:${policyPort}/healthz`,
       nowMs,
     );
-    this.policyLink = await FaultProxy.start({ name: 'consensus→policy', targetPort: policyPort, rng: rng.fork('policy') });
+    this.policyLink = await FaultProxy.start({
+      name: 'consensus→policy',
+      targetPort: policyPort,
+      rng: rng.fork('policy'),
+    });
     const ports = new Map<number, number>();
     for (let id = 1; id <= nodeCount; id++) ports.set(id, await freePort());
     const clientProxies = new Map<number, FaultProxy>();
     for (const [id, port] of ports) {
       clientProxies.set(
         id,
-        await FaultProxy.start({ name: `clients→consensus-${id}`, targetPort: port, rng: rng.fork(`client-${id}`) }),
+        await FaultProxy.start({
+          name: `clients→consensus-${id}`,
+          targetPort: port,
+          rng: rng.fork(`client-${id}`),
+        }),
       );
       for (const [from] of ports) {
         if (from === id) continue;
-        const link = await FaultProxy.start({ name: `raft ${from}→${id}`, targetPort: port, rng: rng.fork(`raft-${from}-${id}`) });
+        const link = await FaultProxy.start({
+          name: `raft ${from}→${id}`,
+          targetPort: port,
+          rng: rng.fork(`raft-${from}-${id}`),
+        });
         this.raftLinks.set(`${from}->${id}`, link);
       }
     }
@@ -289,9 +304,7 @@ export class ChaosCluster {
     await Promise.all(this.services().map((s) => s.waitHealthy(120_000)));
     log('every process is healthy');
     await this.waitForLeader(60_000);
-    await Promise.all(
-      this.gateways.map((g) => waitForHttpOk(`http://127.0.0.1:${g.port}/readyz`, 60_000)),
-    );
+    await Promise.all(this.gateways.map((g) => waitForHttpOk(`http://127.0.0.1:${g.port}/readyz`, 60_000)));
     log('a consensus leader is serving and both gateways are ready');
   }
 

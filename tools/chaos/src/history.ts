@@ -11,9 +11,9 @@ import type {
   BeliefChange,
   GroupView,
   ObservedNotification,
+  Operation,
   OpInput,
   OpOutput,
-  Operation,
 } from './check/types.js';
 
 /** Refusals after which the controller surely did not apply the operation (it decided on its state). */
@@ -44,7 +44,10 @@ export function classifyError(error: unknown): OpOutput {
   }
   const connectError = ConnectError.from(error);
   const condition = detail === undefined ? '' : ` ${ControllerCondition[detail.condition]}`;
-  return { type: 'unknown', error: `${Code[connectError.code]}${condition}: ${connectError.rawMessage.slice(0, 200)}` };
+  return {
+    type: 'unknown',
+    error: `${Code[connectError.code]}${condition}: ${connectError.rawMessage.slice(0, 200)}`,
+  };
 }
 
 /** A group view from an answer's fields (proto ids are bigint; the history uses numbers). */
@@ -164,6 +167,8 @@ export class Recorder {
   }
 
   audit(): AuditRecord[] {
-    return [...this.#audit.values()].flatMap((m) => [...m.values()]).sort((a, b) => a.raftIndex - b.raftIndex);
+    return [...this.#audit.values()]
+      .flatMap((m) => [...m.values()])
+      .sort((a, b) => a.raftIndex - b.raftIndex);
   }
 }

@@ -1,6 +1,11 @@
 // @regent/chaos: fault injection against a real Regent system and the history checkers.
 export { type CheckReport, checkRun, excerpt, type RecordedRun } from './check/index.js';
-export { checkLinearizable, type SearchModel, type SearchOperation, type SearchResult } from './check/linearizability.js';
+export {
+  checkLinearizable,
+  type SearchModel,
+  type SearchOperation,
+  type SearchResult,
+} from './check/linearizability.js';
 export { initialModelState, type ModelState, step } from './check/model.js';
 export type {
   AuditRecord,
@@ -8,9 +13,9 @@ export type {
   FinalGroupState,
   GroupView,
   ObservedNotification,
+  Operation,
   OpInput,
   OpOutput,
-  Operation,
   Violation,
 } from './check/types.js';
 export { FaultProxy, type LinkFault } from './proxy.js';

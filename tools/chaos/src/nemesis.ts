@@ -202,12 +202,16 @@ export class Nemesis {
         return this.#setLinks(links, f.index, fault);
       }
       case 'policy-delay':
-        return this.#setLink(this.cluster.policyLink!, f.index, { delayMs: f.delayMs ?? 0, jitterMs: f.jitterMs ?? 0 });
+        return this.#setLink(this.cluster.policyLink!, f.index, {
+          delayMs: f.delayMs ?? 0,
+          jitterMs: f.jitterMs ?? 0,
+        });
       case 'broker-isolate':
         return this.#setLinks(this.cluster.brokerLinksOf(f.target), f.index, { blackhole: 'both' });
       case 'broker-kill': {
         const broker = this.#broker(f.target);
         broker.kill();
+        if (f.wipe === true) broker.loseIdentity();
         return () => broker.restart(this.cluster.nats!.url);
       }
       case 'broker-pause': {

@@ -77,9 +77,13 @@ async function readFinals(
       () => broker.getReplicaInfo(request, { timeoutMs: 5_000 }),
       (r) => ({ type: 'ok', view: viewFrom(r) }),
     );
-    if (info.type !== 'ok' || info.view === undefined) throw new Error(`final GetReplicaInfo of ${group}: ${JSON.stringify(info)}`);
+    if (info.type !== 'ok' || info.view === undefined)
+      throw new Error(`final GetReplicaInfo of ${group}: ${JSON.stringify(info)}`);
     const next = await broker.getNextBrokerId(request, { timeoutMs: 5_000 });
-    const data = await admin.getSyncStateData({ clusterName: CLUSTER, brokerNames: [group] }, { timeoutMs: 5_000 });
+    const data = await admin.getSyncStateData(
+      { clusterName: CLUSTER, brokerNames: [group] },
+      { timeoutMs: 5_000 },
+    );
     const replicas = data.replicas[group];
     const replicaIds = [...(replicas?.inSyncReplicas ?? []), ...(replicas?.notInSyncReplicas ?? [])]
       .map((r) => Number(r.brokerId))
@@ -132,7 +136,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const workload = new Workload(cluster, recorder, rng.fork('workload'), workloadOptions);
   const nemesis = new Nemesis(cluster, workload, () => recorder.now(), log);
   const plan = planFaults(
-    { nodes: cluster.nodes.map((n) => n.id), gateways: cluster.gateways.length, brokers: workload.brokers.map((b) => b.name) },
+    {
+      nodes: cluster.nodes.map((n) => n.id),
+      gateways: cluster.gateways.length,
+      brokers: workload.brokers.map((b) => b.name),
+    },
     { seed: options.seed, durationMs },
   );
   log(`plan: ${plan.length} faults`);
@@ -182,7 +190,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       () =>
         workload.brokers.every((b) => {
           const f = final.get(b.group);
-          return f !== undefined && b.belief.masterEpoch === f.view.masterEpoch && b.belief.masterBrokerId === f.view.masterBrokerId;
+          return (
+            f !== undefined &&
+            b.belief.masterEpoch === f.view.masterEpoch &&
+            b.belief.masterBrokerId === f.view.masterBrokerId
+          );
         }),
       { timeoutMs: convergenceBoundMs, intervalMs: 200, what: 'every broker converged' },
     ).catch(() => log('not every broker converged within the bound'));
@@ -192,10 +204,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       finals = after;
     }
     await workload.stop();
-    await waitFor(() => recorder.inFlight === 0, { timeoutMs: 10_000, what: 'in-flight operations' }).catch(() => {});
-    await waitFor(() => workload.pollAudit(), { timeoutMs: 30_000, intervalMs: 500, what: 'the final audit' }).catch(() =>
-      log('the final audit poll failed'),
+    await waitFor(() => recorder.inFlight === 0, { timeoutMs: 10_000, what: 'in-flight operations' }).catch(
+      () => {},
     );
+    await waitFor(() => workload.pollAudit(), {
+      timeoutMs: 30_000,
+      intervalMs: 500,
+      what: 'the final audit',
+    }).catch(() => log('the final audit poll failed'));
   } catch (error) {
     runError = error instanceof Error ? error.message : String(error);
     log(`run failed: ${runError}`);
@@ -213,7 +229,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     audit: recorder.audit(),
     finals,
     beliefs: recorder.beliefs,
-    liveBrokers: new Map(workload.brokers.filter((b) => b.brokerId !== undefined).map((b) => [b.name, b.group])),
+    liveBrokers: new Map(
+      workload.brokers.filter((b) => b.brokerId !== undefined).map((b) => [b.name, b.group]),
+    ),
     healedAtMs,
     convergenceBoundMs,
   });
@@ -228,7 +246,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const unfinished: Violation[] =
     runError === undefined
       ? []
-      : [{ checker: 'convergence', group: '', message: `the system did not recover after the heal: ${runError}` }];
+      : [
+          {
+            checker: 'convergence',
+            group: '',
+            message: `the system did not recover after the heal: ${runError}`,
+          },
+        ];
   const violations = [...report.violations, ...crashes, ...unfinished];
   const details = violations.flatMap((v) => [
     `[${v.checker}] ${v.group} ${v.message}`,
@@ -254,7 +278,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   }
   const injected = nemesis.injected.filter((r) => r.error === undefined);
   const faultsByKind: Record<string, number> = {};
-  for (const r of injected) faultsByKind[`faults_${r.fault.kind}`] = (faultsByKind[`faults_${r.fault.kind}`] ?? 0) + 1;
+  for (const r of injected)
+    faultsByKind[`faults_${r.fault.kind}`] = (faultsByKind[`faults_${r.fault.kind}`] ?? 0) + 1;
   const proxies = cluster.proxies().map((p) => p.stats());
   const ops = recorder.operations;
   return {

@@ -28,11 +28,18 @@ export type FaultKind =
   | 'policy-delay'
   /** One broker cannot reach any gateway (its heartbeats stop: a controller-triggered election may follow). */
   | 'broker-isolate'
-  /** kill -9 a broker: its in-flight requests are abandoned; it restarts with its persisted id. */
+  /**
+   * kill -9 a broker: its in-flight requests are abandoned; it restarts with its persisted id, or, when its
+   * identity file is lost too, registers anew (a new id, a check code from its possibly jumped clock).
+   */
   | 'broker-kill'
   /** Freeze a broker (no heartbeats, no requests) and resume it later. */
   | 'broker-pause'
-  /** Move one broker's clock by `offsetMs` (its register check codes use it; the controller must not care). */
+  /**
+   * Move one broker's clock by `offsetMs`. Heartbeats carry no timestamp; the only broker-clock value the
+   * controller receives is the register check code (an opaque idempotency token). Liveness is measured on the
+   * leader's clock, so this must change nothing.
+   */
   | 'clock-jump';
 
 export interface Fault {
@@ -50,6 +57,8 @@ export interface Fault {
   readonly jitterMs?: number;
   readonly resetProbability?: number;
   readonly offsetMs?: number;
+  /** For broker-kill: the broker also loses its identity file and registers anew (a new broker id). */
+  readonly wipe?: boolean;
 }
 
 export interface Topology {
@@ -143,9 +152,10 @@ function makeFault(rng: Rng, t: Topology, kind: FaultKind, index: number, atMs: 
     case 'policy-delay':
       return { ...base, target: 'policy', delayMs: rng.int(100, 400), jitterMs: 50 };
     case 'broker-isolate':
-    case 'broker-kill':
     case 'broker-pause':
       return { ...base, target: rng.pick(t.brokers) };
+    case 'broker-kill':
+      return { ...base, target: rng.pick(t.brokers), wipe: rng.chance(0.3) };
     case 'clock-jump':
       return {
         ...base,
@@ -188,6 +198,7 @@ export function describeFault(f: Fault): string {
     f.delayMs === undefined ? '' : ` delay ${f.delayMs}±${f.jitterMs ?? 0} ms`,
     f.resetProbability === undefined ? '' : ` reset p=${f.resetProbability}`,
     f.offsetMs === undefined ? '' : ` clock ${f.offsetMs > 0 ? '+' : ''}${f.offsetMs} ms`,
+    f.wipe === true ? ' (identity lost)' : '',
   ].join('');
   return `#${f.index} +${(f.atMs / 1000).toFixed(1)}s ${f.kind} ${f.target}${extra} for ${(f.durationMs / 1000).toFixed(1)}s`;
 }

@@ -59,7 +59,8 @@ function electOutput(r: {
   readonly syncStateSet?: { readonly brokerIds: readonly bigint[]; readonly epoch: number } | undefined;
 }): OpOutput {
   if (r.condition === ControllerCondition.UNSPECIFIED) return { type: 'ok', view: viewFrom(r) };
-  if (r.condition === ControllerCondition.MASTER_STILL_EXIST) return { type: 'ok', view: viewFrom(r), masterKept: true };
+  if (r.condition === ControllerCondition.MASTER_STILL_EXIST)
+    return { type: 'ok', view: viewFrom(r), masterKept: true };
   return { type: 'fail', condition: ControllerCondition[r.condition] ?? String(r.condition) };
 }
 
@@ -80,7 +81,10 @@ export class SimBroker {
   #clients: Client<typeof BrokerService>[] = [];
   /** The newest view this incarnation saw (its epochs go into AlterSyncStateSet). */
   #lastView: GroupView | undefined;
-  #belief: { masterEpoch: number; masterBrokerId: number | undefined } = { masterEpoch: 0, masterBrokerId: undefined };
+  #belief: { masterEpoch: number; masterBrokerId: number | undefined } = {
+    masterEpoch: 0,
+    masterBrokerId: undefined,
+  };
   #alive = false;
   /** Offset of this broker's clock from the host's, ms (the nemesis's clock jumps). */
   clockOffsetMs = 0;
@@ -120,7 +124,9 @@ export class SimBroker {
     this.#lastView = undefined;
     this.#belief = { masterEpoch: 0, masterBrokerId: undefined };
     this.#alive = true;
-    const links = await Promise.all(this.cluster.gateways.map((g) => this.cluster.brokerLink(this.name, g.index)));
+    const links = await Promise.all(
+      this.cluster.gateways.map((g) => this.cluster.brokerLink(this.name, g.index)),
+    );
     this.#clients = links.map((link) => this.cluster.brokerClient(link));
     const signal = this.#abort.signal;
     void this.#subscribe(natsUrl, signal);
@@ -137,6 +143,12 @@ export class SimBroker {
     this.#paused = undefined;
     void this.#nc?.close().catch(() => {});
     this.#nc = undefined;
+  }
+
+  /** Forgets the broker id and check code (a lost identity file): the next start registers a new broker. */
+  loseIdentity(): void {
+    this.brokerId = undefined;
+    this.#checkCode = undefined;
   }
 
   async restart(natsUrl: string): Promise<void> {
@@ -235,7 +247,8 @@ export class SimBroker {
         if (!this.#registered) await this.#register(signal);
         else if (this.mode() === 'settle') await this.#settleStep(signal);
         else await this.#chaosStep(signal);
-        const think = this.mode() === 'settle' ? 500 : this.rng.int(this.options.thinkMsMin, this.options.thinkMsMax);
+        const think =
+          this.mode() === 'settle' ? 500 : this.rng.int(this.options.thinkMsMin, this.options.thinkMsMax);
         await sleep(think, signal);
       }
     } catch (error) {
@@ -245,7 +258,6 @@ export class SimBroker {
 
   /** Records one operation; the answer's view (if any) updates this incarnation's knowledge. */
   async #op<T>(
-    signal: AbortSignal,
     input: OpInput,
     call: (client: Client<typeof BrokerService>) => Promise<T>,
     toOutput: (answer: T) => OpOutput,
@@ -253,8 +265,10 @@ export class SimBroker {
     const client = this.#client();
     const output = await this.recorder.record(this.observer, this.group, input, () => call(client), toOutput);
     if (output.type === 'ok' && output.view !== undefined) {
-      if (this.#lastView === undefined || compareVersions(output.view, this.#lastView) > 0) this.#lastView = output.view;
-      if (output.masterOmittedWhenDead !== true || output.view.masterBrokerId !== undefined) this.#adopt(output.view);
+      if (this.#lastView === undefined || compareVersions(output.view, this.#lastView) > 0)
+        this.#lastView = output.view;
+      if (output.masterOmittedWhenDead !== true || output.view.masterBrokerId !== undefined)
+        this.#adopt(output.view);
     }
     return output;
   }
@@ -271,7 +285,6 @@ export class SimBroker {
     const base = { clusterName: CLUSTER, brokerName: this.group };
     if (this.brokerId === undefined) {
       const next = await this.#op(
-        signal,
         { kind: 'getNextBrokerId' },
         (c) => c.getNextBrokerId(base, this.#callOptions(signal)),
         (r) => ({ type: 'ok', nextBrokerId: Number(r.nextBrokerId) }),
@@ -281,9 +294,12 @@ export class SimBroker {
       const checkCode = `${this.address};${Date.now() + this.clockOffsetMs}`;
       for (let attempt = 0; attempt < 4 && !signal.aborted; attempt++) {
         const applied = await this.#op(
-          signal,
           { kind: 'applyBrokerId', brokerId: id, checkCode },
-          (c) => c.applyBrokerId({ ...base, appliedBrokerId: BigInt(id), registerCheckCode: checkCode }, this.#callOptions(signal)),
+          (c) =>
+            c.applyBrokerId(
+              { ...base, appliedBrokerId: BigInt(id), registerCheckCode: checkCode },
+              this.#callOptions(signal),
+            ),
           () => ({ type: 'ok' }),
         );
         if (applied.type === 'ok') {
@@ -304,11 +320,15 @@ export class SimBroker {
   #registerBroker(signal: AbortSignal): Promise<OpOutput> {
     const brokerId = this.brokerId!;
     return this.#op(
-      signal,
       { kind: 'registerBroker', brokerId },
       (c) =>
         c.registerBroker(
-          { clusterName: CLUSTER, brokerName: this.group, brokerId: BigInt(brokerId), brokerAddress: this.address },
+          {
+            clusterName: CLUSTER,
+            brokerName: this.group,
+            brokerId: BigInt(brokerId),
+            brokerAddress: this.address,
+          },
           this.#callOptions(signal),
         ),
       (r) => ({ type: 'ok', view: viewFrom(r), masterOmittedWhenDead: true }),
@@ -317,7 +337,6 @@ export class SimBroker {
 
   #getReplicaInfo(signal: AbortSignal): Promise<OpOutput> {
     return this.#op(
-      signal,
       { kind: 'getReplicaInfo' },
       (c) => c.getReplicaInfo({ clusterName: CLUSTER, brokerName: this.group }, this.#callOptions(signal)),
       (r) => ({ type: 'ok', view: viewFrom(r) }),
@@ -327,10 +346,12 @@ export class SimBroker {
   #electMaster(signal: AbortSignal): Promise<OpOutput> {
     const brokerId = this.brokerId!;
     return this.#op(
-      signal,
       { kind: 'electMaster', brokerId },
       (c) =>
-        c.electMaster({ clusterName: CLUSTER, brokerName: this.group, brokerId: BigInt(brokerId) }, this.#callOptions(signal)),
+        c.electMaster(
+          { clusterName: CLUSTER, brokerName: this.group, brokerId: BigInt(brokerId) },
+          this.#callOptions(signal),
+        ),
       electOutput,
     );
   }
@@ -338,14 +359,22 @@ export class SimBroker {
   /** AlterSyncStateSet with the epochs this broker believes (sometimes stale ones, to exercise fencing). */
   #alterSyncStateSet(signal: AbortSignal, view: GroupView): Promise<OpOutput> {
     const brokerId = this.brokerId!;
-    const members = [...this.knowledge.ids].filter((id) => id === brokerId ? this.rng.chance(0.95) : this.rng.chance(0.5));
+    const members = [...this.knowledge.ids].filter((id) =>
+      id === brokerId ? this.rng.chance(0.95) : this.rng.chance(0.5),
+    );
     const syncStateSet = [...new Set(members)].sort((a, b) => a - b);
     const stale = this.rng.chance(0.1);
     const masterEpoch = stale && this.rng.chance(0.5) ? view.masterEpoch - 1 : view.masterEpoch;
-    const syncStateSetEpoch = stale && masterEpoch === view.masterEpoch ? view.syncStateSetEpoch - 1 : view.syncStateSetEpoch;
-    const input: OpInput = { kind: 'alterSyncStateSet', masterBrokerId: brokerId, masterEpoch, syncStateSet, syncStateSetEpoch };
+    const syncStateSetEpoch =
+      stale && masterEpoch === view.masterEpoch ? view.syncStateSetEpoch - 1 : view.syncStateSetEpoch;
+    const input: OpInput = {
+      kind: 'alterSyncStateSet',
+      masterBrokerId: brokerId,
+      masterEpoch,
+      syncStateSet,
+      syncStateSetEpoch,
+    };
     return this.#op(
-      signal,
       input,
       (c) =>
         c.alterSyncStateSet(
@@ -381,7 +410,6 @@ export class SimBroker {
       output = await this.#registerBroker(signal);
     } else if (roll < 0.85) {
       output = await this.#op(
-        signal,
         { kind: 'getNextBrokerId' },
         (c) => c.getNextBrokerId({ clusterName: CLUSTER, brokerName: this.group }, this.#callOptions(signal)),
         (r) => ({ type: 'ok', nextBrokerId: Number(r.nextBrokerId) }),
@@ -391,11 +419,15 @@ export class SimBroker {
       const checkCode = this.#checkCode;
       const brokerId = this.brokerId!;
       output = await this.#op(
-        signal,
         { kind: 'applyBrokerId', brokerId, checkCode },
         (c) =>
           c.applyBrokerId(
-            { clusterName: CLUSTER, brokerName: this.group, appliedBrokerId: BigInt(brokerId), registerCheckCode: checkCode },
+            {
+              clusterName: CLUSTER,
+              brokerName: this.group,
+              appliedBrokerId: BigInt(brokerId),
+              registerCheckCode: checkCode,
+            },
             this.#callOptions(signal),
           ),
         () => ({ type: 'ok' }),
@@ -404,7 +436,8 @@ export class SimBroker {
       output = await this.#getReplicaInfo(signal);
     }
     // A lost answer: sometimes re-send the same request at once (RPC-level duplication).
-    if (output.type === 'unknown' && again !== undefined && this.rng.chance(0.5) && !signal.aborted) await again();
+    if (output.type === 'unknown' && again !== undefined && this.rng.chance(0.5) && !signal.aborted)
+      await again();
   }
 
   /** After the heal: poll the group; ask for an election when it has no master. */

@@ -128,7 +128,10 @@ export class WireClient {
         // A server may answer before it read the whole upload (an oversize body): stop sending.
         if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
       };
-      const timer = setTimeout(() => settle({ failure: `no answer within ${this.timeoutMs} ms` }), this.timeoutMs);
+      const timer = setTimeout(
+        () => settle({ failure: `no answer within ${this.timeoutMs} ms` }),
+        this.timeoutMs,
+      );
       stream.on('response', (h) => {
         headers = h;
       });
@@ -143,7 +146,12 @@ export class WireClient {
           settle({ failure: `stream closed without an answer (rst ${stream.rstCode})` });
           return;
         }
-        settle({ status, headers: flatten(headers), trailers: flatten(trailers), body: Buffer.concat(chunks) });
+        settle({
+          status,
+          headers: flatten(headers),
+          trailers: flatten(trailers),
+          body: Buffer.concat(chunks),
+        });
       };
       // The answer is complete when the server ends its side, whether or not the upload finished.
       stream.on('end', answered);

@@ -86,6 +86,8 @@ export class ProcessCluster {
   readonly dir: string;
   readonly #options: ProcessClusterOptions;
   readonly #nodes = new Map<number, ClusterNode>();
+  /** Nodes removed from the membership (by changeMembership). */
+  readonly #removed = new Set<number>();
   readonly #sessions = new Map<number, Http2SessionManager>();
   /** Clients per node over its session; dropped with the session when the node stops. */
   readonly #kvClients = new Map<number, Client<typeof KvService>>();
@@ -188,6 +190,11 @@ export class ProcessCluster {
   /** Every node ever defined, by id. */
   ids(): number[] {
     return [...this.#nodes.keys()].sort((a, b) => a - b);
+  }
+
+  /** Running nodes that were not removed from the membership through `changeMembership`. */
+  memberIds(): number[] {
+    return this.runningIds().filter((id) => !this.#removed.has(id));
   }
 
   runningIds(): number[] {
@@ -322,7 +329,7 @@ export class ProcessCluster {
   }
 
   /**
-   * Waits for a leader among `among` (default the running nodes): a node in the leader role whose term no other
+   * Waits for a leader among `among` (default the running members): a node in the leader role whose term no other
    * answering node exceeds, and which every answering node follows.
    */
   async waitForLeader(
@@ -332,7 +339,7 @@ export class ProcessCluster {
     try {
       return await waitFor(
         async () => {
-          const statuses = await this.statuses(options.among ?? this.runningIds());
+          const statuses = await this.statuses(options.among ?? this.memberIds());
           seen = statuses;
           const maxTerm = [...statuses.values()].reduce((m, s) => (s.term > m ? s.term : m), 0n);
           for (const [id, s] of statuses) {
@@ -353,13 +360,13 @@ export class ProcessCluster {
 
 
   /**
-   * Waits until the nodes (default: all running) report the same commit, applied and last index, with applied =
+   * Waits until the nodes (default: the running members) report the same commit, applied and last index, with applied =
    * commit, and at least `minIndex`. Resolves with that index.
    */
   async waitForConvergence(
     options: { ids?: readonly number[]; minIndex?: bigint; timeoutMs?: number } = {},
   ): Promise<bigint> {
-    const ids = options.ids ?? this.runningIds();
+    const ids = options.ids ?? this.memberIds();
     const reached = await waitFor(
       async () => {
         const statuses = await this.statuses(ids);
@@ -408,14 +415,25 @@ export class ProcessCluster {
       remove: MembershipChange.REMOVE_NODE,
     }[change];
     const address = change === 'add-learner' || change === 'add-voter' ? this.node(nodeId).address : '';
+    // A removed node keeps running until the caller stops it; leader waits must not count on it any more.
+    if (change === 'remove') this.#removed.add(nodeId);
+    const inEffect = async (leader: number): Promise<boolean> => {
+      const peer = (await this.status(leader)).metadata?.peers.find((p) => Number(p.nodeId) === nodeId);
+      if (change === 'remove') return peer === undefined;
+      if (change === 'add-learner') return peer !== undefined;
+      return peer !== undefined && !peer.learner;
+    };
     await retrying(`membership change ${change} ${nodeId}`, async () => {
       const leader = await this.waitForLeader();
+      // A retry after a lost answer must not propose the change twice.
+      if (await inEffect(leader.id)) return;
       await this.consensus(leader.id).changeMembership(
         { request: { change: kind, nodeId: BigInt(nodeId), peerAddress: address, clientAddress: address } },
         { timeoutMs: 5_000 },
       );
     });
   }
+
 
   /** The WAL segment files of node `id`, in sequence order. */
   walSegments(id: number): string[] {

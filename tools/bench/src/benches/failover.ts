@@ -14,6 +14,8 @@
 // `--trials N` runs N kill trials and N hang trials, alternating, after `--warmup W` of each (not counted). With 20 samples, p99 (nearest rank) is the maximum.
 // Between trials the killed process restarts (the hung one continues) and the group settles with all three brokers
 // in the SyncStateSet again.
+
+import { loadavg } from 'node:os';
 import {
   type BrokerSim,
   CLUSTER,
@@ -145,13 +147,17 @@ export async function run(args: string[]): Promise<BenchResult> {
   });
   if (p.trials < 1 || p.trials > 500) throw new Error('--trials must be 1..500');
   if (p.warmup < 0 || p.warmup > 10) throw new Error('--warmup must be 0..10');
+  const loadAverage1mAtStart = round(loadavg()[0]!, 1);
   const nats = await startNatsServer();
-  const system = await System.start({ consensusNodes: 3, gateways: 1, policy: true, natsUrl: nats.url }).catch(
-    async (error: unknown) => {
-      await nats.stop();
-      throw error;
-    },
-  );
+  const system = await System.start({
+    consensusNodes: 3,
+    gateways: 1,
+    policy: true,
+    natsUrl: nats.url,
+  }).catch(async (error: unknown) => {
+    await nats.stop();
+    throw error;
+  });
   const abort = new AbortController();
   const samples: Record<Mode, number[]> = { kill: [], hang: [] };
   const notified: Record<Mode, number[]> = { kill: [], hang: [] };
@@ -207,7 +213,16 @@ export async function run(args: string[]): Promise<BenchResult> {
   const hang = stats(samples.hang);
   const n = stats(notify, 2);
   return {
-    params: { ...p, group: GROUP, brokers: 3, brokerProcesses: 'broker-sim --single', consensusNodes: 3 },
+    params: {
+      ...p,
+      group: GROUP,
+      brokers: 3,
+      brokerProcesses: 'broker-sim --single',
+      consensusNodes: 3,
+      // The host's 1-minute load average: the numbers mean little on a saturated machine.
+      loadAverage1mAtStart,
+      loadAverage1mAtEnd: round(loadavg()[0]!, 1),
+    },
     metrics: {
       killTrials: samples.kill.length,
       hangTrials: samples.hang.length,

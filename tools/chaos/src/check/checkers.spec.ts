@@ -7,7 +7,15 @@ import { checkDurability } from './durability.js';
 import { checkMonotonicEpochs } from './epochs.js';
 import { checkGroup } from './groups.js';
 import { checkSingleMaster } from './masters.js';
-import type { AuditRecord, FinalGroupState, GroupView, ObservedNotification, OpInput, OpOutput, Operation } from './types.js';
+import type {
+  AuditRecord,
+  FinalGroupState,
+  GroupView,
+  ObservedNotification,
+  Operation,
+  OpInput,
+  OpOutput,
+} from './types.js';
 
 const G = 'broker-a';
 
@@ -37,7 +45,8 @@ class History {
 
   /** Three registered brokers (ids 1..3). */
   registered(): this {
-    for (const id of [1, 2, 3]) this.add(`b${id}`, { kind: 'applyBrokerId', brokerId: id, checkCode: `c${id}` }, ok());
+    for (const id of [1, 2, 3])
+      this.add(`b${id}`, { kind: 'applyBrokerId', brokerId: id, checkCode: `c${id}` }, ok());
     return this;
   }
 }
@@ -64,12 +73,22 @@ describe('linearizability of a broker group', () => {
     h.add('b1', ...read(view(2, 1, [2], 1)));
     h.add(
       'b2',
-      { kind: 'alterSyncStateSet', masterBrokerId: 2, masterEpoch: 1, syncStateSet: [1, 2], syncStateSetEpoch: 1 },
+      {
+        kind: 'alterSyncStateSet',
+        masterBrokerId: 2,
+        masterEpoch: 1,
+        syncStateSet: [1, 2],
+        syncStateSetEpoch: 1,
+      },
       ok({ view: view(2, 1, [1, 2], 2) }),
     );
     h.add('b3', { kind: 'electMaster', brokerId: 3 }, ok({ view: view(2, 1, [1, 2], 2), masterKept: true }));
     h.add('b3', { kind: 'getNextBrokerId' }, ok({ nextBrokerId: 4 }));
-    h.add('b3', { kind: 'registerBroker', brokerId: 3 }, ok({ view: view(undefined, 1, [1, 2], 2), masterOmittedWhenDead: true }));
+    h.add(
+      'b3',
+      { kind: 'registerBroker', brokerId: 3 },
+      ok({ view: view(undefined, 1, [1, 2], 2), masterOmittedWhenDead: true }),
+    );
     expect(lin(h)).toBe('linearizable');
   });
 
@@ -86,7 +105,13 @@ describe('linearizability of a broker group', () => {
     h.add('b1', { kind: 'electMaster', brokerId: 1 }, ok({ view: view(1, 1, [1], 1) }));
     h.add(
       'b1',
-      { kind: 'alterSyncStateSet', masterBrokerId: 1, masterEpoch: 1, syncStateSet: [1, 3], syncStateSetEpoch: 1 },
+      {
+        kind: 'alterSyncStateSet',
+        masterBrokerId: 1,
+        masterEpoch: 1,
+        syncStateSet: [1, 3],
+        syncStateSetEpoch: 1,
+      },
       ok({ view: view(1, 1, [1, 3], 2) }),
     );
     h.add('b2', ...read(view(1, 1, [1], 1)));
@@ -99,7 +124,13 @@ describe('linearizability of a broker group', () => {
     h.add('b1', { kind: 'electMaster', brokerId: 1 }, ok({ view: view(1, 1, [1], 1) }));
     h.add(
       'b1',
-      { kind: 'alterSyncStateSet', masterBrokerId: 1, masterEpoch: 0, syncStateSet: [1, 2], syncStateSetEpoch: 1 },
+      {
+        kind: 'alterSyncStateSet',
+        masterBrokerId: 1,
+        masterEpoch: 0,
+        syncStateSet: [1, 2],
+        syncStateSetEpoch: 1,
+      },
       ok({ view: view(1, 0, [1, 2], 2) }),
     );
     expect(lin(h)).toBe('violation');
@@ -110,7 +141,13 @@ describe('linearizability of a broker group', () => {
     h.add('b1', { kind: 'electMaster', brokerId: 1 }, ok({ view: view(1, 1, [1], 1) }));
     h.add(
       'b1',
-      { kind: 'alterSyncStateSet', masterBrokerId: 1, masterEpoch: 1, syncStateSet: [1, 2], syncStateSetEpoch: 1 },
+      {
+        kind: 'alterSyncStateSet',
+        masterBrokerId: 1,
+        masterEpoch: 1,
+        syncStateSet: [1, 2],
+        syncStateSetEpoch: 1,
+      },
       fail('FENCED_MASTER_EPOCH'),
     );
     expect(lin(h)).toBe('violation');
@@ -121,7 +158,13 @@ describe('linearizability of a broker group', () => {
     h.add('b1', { kind: 'electMaster', brokerId: 1 }, ok({ view: view(1, 1, [1], 1) }));
     h.add(
       'b1',
-      { kind: 'alterSyncStateSet', masterBrokerId: 1, masterEpoch: 1, syncStateSet: [1, 2], syncStateSetEpoch: 1 },
+      {
+        kind: 'alterSyncStateSet',
+        masterBrokerId: 1,
+        masterEpoch: 1,
+        syncStateSet: [1, 2],
+        syncStateSetEpoch: 1,
+      },
       fail('BROKER_NOT_ALIVE'),
     );
     h.add('b2', { kind: 'electMaster', brokerId: 2 }, fail('ELECT_MASTER_FAILED'));
@@ -136,7 +179,13 @@ describe('linearizability of a broker group', () => {
     h.add('b1', { kind: 'electMaster', brokerId: 1 }, ok({ view: view(1, 1, [1], 1) }));
     h.add(
       'b1',
-      { kind: 'alterSyncStateSet', masterBrokerId: 1, masterEpoch: 1, syncStateSet: [1, 2], syncStateSetEpoch: 1 },
+      {
+        kind: 'alterSyncStateSet',
+        masterBrokerId: 1,
+        masterEpoch: 1,
+        syncStateSet: [1, 2],
+        syncStateSetEpoch: 1,
+      },
       ok({ view: view(1, 1, [1, 2], 2) }),
     );
     h.add('b2', { kind: 'electMaster', brokerId: 2 }, ok({ view: view(1, 1, [1], 1), masterKept: true }));
@@ -148,7 +197,13 @@ describe('linearizability of a broker group', () => {
     h.add('b1', { kind: 'electMaster', brokerId: 1 }, ok({ view: view(1, 1, [1], 1) }));
     h.add(
       'b1',
-      { kind: 'alterSyncStateSet', masterBrokerId: 1, masterEpoch: 1, syncStateSet: [1, 2], syncStateSetEpoch: 1 },
+      {
+        kind: 'alterSyncStateSet',
+        masterBrokerId: 1,
+        masterEpoch: 1,
+        syncStateSet: [1, 2],
+        syncStateSetEpoch: 1,
+      },
       ok({ view: view(1, 1, [1, 2], 2) }),
     );
     h.add('admin', { kind: 'adminElectMaster', designatedBrokerId: 2 }, unknown);
@@ -167,7 +222,13 @@ describe('linearizability of a broker group', () => {
     h.add('b1', { kind: 'electMaster', brokerId: 1 }, ok({ view: view(1, 1, [1], 1) }));
     h.add(
       'b1',
-      { kind: 'alterSyncStateSet', masterBrokerId: 1, masterEpoch: 1, syncStateSet: [1, 2], syncStateSetEpoch: 1 },
+      {
+        kind: 'alterSyncStateSet',
+        masterBrokerId: 1,
+        masterEpoch: 1,
+        syncStateSet: [1, 2],
+        syncStateSetEpoch: 1,
+      },
       ok({ view: view(1, 1, [1, 2], 2) }),
     );
     h.add('b2', ...read(view(2, 2, [2], 3)));
@@ -179,6 +240,50 @@ describe('linearizability of a broker group', () => {
     expect(lin(h, audit)).toBe('linearizable');
     const wrongTrigger = audit.map((r) => (r.masterEpoch === 1 ? { ...r, trigger: 'admin' as const } : r));
     expect(lin(h, wrongTrigger)).toBe('violation');
+  });
+
+  it('MUST FAIL: chaos seed 1 — MASTER_STILL_EXIST naming a master at a masterEpoch that never committed', () => {
+    // Excerpt of a real run before the executor fix: the controller cleared the dead master (epoch 2); an
+    // election of broker 1 at epoch 3 was proposed but lost with its leader, yet ElectMaster answered from it.
+    const h = new History().registered();
+    h.at('b1', 43_000, 43_500, { kind: 'electMaster', brokerId: 1 }, ok({ view: view(1, 1, [1], 1) }));
+    h.at(
+      'b2',
+      46_668,
+      47_922,
+      {
+        kind: 'alterSyncStateSet',
+        masterBrokerId: 1,
+        masterEpoch: 1,
+        syncStateSet: [1, 3],
+        syncStateSetEpoch: 1,
+      },
+      ok({ view: view(1, 1, [1, 3], 2) }),
+    );
+    h.at('b1', 49_643, 53_707, { kind: 'electMaster', brokerId: 3 }, unknown);
+    h.at(
+      'b3',
+      53_958,
+      57_527,
+      { kind: 'electMaster', brokerId: 2 },
+      ok({ view: view(1, 3, [1], 3), masterKept: true }),
+    );
+    h.at('b1', 89_704, 93_401, ...read(view(undefined, 2, [1, 3], 2)));
+    h.at('b3', 95_398, 97_771, { kind: 'electMaster', brokerId: 2 }, ok({ view: view(3, 3, [3], 3) }));
+    const audit: AuditRecord[] = [
+      { group: G, masterEpoch: 1, masterBrokerId: 1, trigger: 'broker', decidedAtMs: 43_100, raftIndex: 10 },
+      {
+        group: G,
+        masterEpoch: 2,
+        masterBrokerId: undefined,
+        trigger: 'controller',
+        decidedAtMs: 54_232,
+        raftIndex: 12,
+      },
+      { group: G, masterEpoch: 3, masterBrokerId: 3, trigger: 'broker', decidedAtMs: 96_314, raftIndex: 15 },
+    ];
+    expect(lin(h, audit)).toBe('violation');
+    expect(checkSingleMaster(h.ops, [], audit).violations).toHaveLength(1);
   });
 
   it('MUST FAIL: a broker id handed out twice', () => {
@@ -196,7 +301,13 @@ describe('linearizability of a broker group', () => {
   it('orders concurrent operations when they overlap', () => {
     const h = new History().registered();
     h.at('b1', 100, 200, { kind: 'electMaster', brokerId: 1 }, ok({ view: view(1, 1, [1], 1) }));
-    h.at('b2', 110, 190, { kind: 'electMaster', brokerId: 2 }, ok({ view: view(1, 1, [1], 1), masterKept: true }));
+    h.at(
+      'b2',
+      110,
+      190,
+      { kind: 'electMaster', brokerId: 2 },
+      ok({ view: view(1, 1, [1], 1), masterKept: true }),
+    );
     h.at('b3', 120, 130, { kind: 'getReplicaInfo' }, fail('BROKER_METADATA_NOT_EXIST'));
     expect(lin(h)).toBe('violation');
     h.ops.pop();
@@ -209,7 +320,13 @@ describe('single master per epoch', () => {
   it('MUST FAIL: a notification and an answer disagree on one epoch', () => {
     const h = new History().registered();
     h.add('b1', ...read(view(1, 4, [1], 7)));
-    const n: ObservedNotification = { observer: 'b2', group: G, atMs: 1, raftIndex: 40, view: view(2, 4, [2], 7) };
+    const n: ObservedNotification = {
+      observer: 'b2',
+      group: G,
+      atMs: 1,
+      raftIndex: 40,
+      view: view(2, 4, [2], 7),
+    };
     expect(checkSingleMaster(h.ops, [n], []).violations).toHaveLength(1);
     expect(checkSingleMaster(h.ops, [{ ...n, view: view(1, 4, [1], 7) }], []).violations).toHaveLength(0);
   });
@@ -217,7 +334,11 @@ describe('single master per epoch', () => {
   it('ignores RegisterBroker leaving a dead master out', () => {
     const h = new History().registered();
     h.add('b1', ...read(view(1, 4, [1], 7)));
-    h.add('b2', { kind: 'registerBroker', brokerId: 2 }, ok({ view: view(undefined, 4, [1], 7), masterOmittedWhenDead: true }));
+    h.add(
+      'b2',
+      { kind: 'registerBroker', brokerId: 2 },
+      ok({ view: view(undefined, 4, [1], 7), masterOmittedWhenDead: true }),
+    );
     expect(checkSingleMaster(h.ops, [], []).violations).toHaveLength(0);
   });
 });
@@ -246,7 +367,11 @@ describe('epochs never go back', () => {
       raftIndex,
       view: v,
     });
-    const duplicates = [n(10, view(1, 1, [1], 1), 1), n(12, view(1, 1, [1, 2], 2), 2), n(10, view(1, 1, [1], 1), 3)];
+    const duplicates = [
+      n(10, view(1, 1, [1], 1), 1),
+      n(12, view(1, 1, [1, 2], 2), 2),
+      n(10, view(1, 1, [1], 1), 3),
+    ];
     expect(checkMonotonicEpochs([], duplicates).violations).toHaveLength(0);
     const back = [n(10, view(1, 2, [1], 3), 1), n(12, view(1, 1, [1], 4), 2)];
     expect(checkMonotonicEpochs([], back).violations).toHaveLength(1);
@@ -268,7 +393,13 @@ describe('no acknowledged change lost', () => {
     h.add('b1', { kind: 'electMaster', brokerId: 1 }, ok({ view: view(1, 1, [1], 1) }));
     h.add(
       'b1',
-      { kind: 'alterSyncStateSet', masterBrokerId: 1, masterEpoch: 1, syncStateSet: [1, 2], syncStateSetEpoch: 1 },
+      {
+        kind: 'alterSyncStateSet',
+        masterBrokerId: 1,
+        masterEpoch: 1,
+        syncStateSet: [1, 2],
+        syncStateSetEpoch: 1,
+      },
       ok({ view: view(1, 1, [1, 2], 2) }),
     );
     const result = checkDurability(h.ops, [final(view(2, 2, [2], 3))]);
@@ -280,7 +411,13 @@ describe('no acknowledged change lost', () => {
     const h = new History().registered();
     h.add(
       'b1',
-      { kind: 'alterSyncStateSet', masterBrokerId: 1, masterEpoch: 1, syncStateSet: [1, 2], syncStateSetEpoch: 1 },
+      {
+        kind: 'alterSyncStateSet',
+        masterBrokerId: 1,
+        masterEpoch: 1,
+        syncStateSet: [1, 2],
+        syncStateSetEpoch: 1,
+      },
       ok({ view: view(1, 1, [1, 2], 2) }),
     );
     expect(checkDurability(h.ops, [final(view(1, 1, [1], 1))]).violations).toHaveLength(1);
@@ -295,7 +432,9 @@ describe('no acknowledged change lost', () => {
 });
 
 describe('convergence', () => {
-  const finals: FinalGroupState[] = [{ group: G, view: view(2, 5, [2], 8), replicaIds: [1, 2, 3], nextBrokerId: 4 }];
+  const finals: FinalGroupState[] = [
+    { group: G, view: view(2, 5, [2], 8), replicaIds: [1, 2, 3], nextBrokerId: 4 },
+  ];
   const live = new Map([
     ['b1', G],
     ['b2', G],

@@ -37,7 +37,11 @@ export function checkDurability(
     if (final === undefined) {
       if (!missing.has(o.group)) {
         missing.add(o.group);
-        violations.push({ checker: 'durability', group: o.group, message: `no final state of group ${o.group} was read` });
+        violations.push({
+          checker: 'durability',
+          group: o.group,
+          message: `no final state of group ${o.group} was read`,
+        });
       }
       continue;
     }

@@ -24,7 +24,8 @@ interface Answered {
 
 function answered(ops: readonly Operation[]): Answered[] {
   const out: Answered[] = [];
-  for (const op of ops) if (op.output.type === 'ok' && op.output.view !== undefined) out.push({ op, view: op.output.view });
+  for (const op of ops)
+    if (op.output.type === 'ok' && op.output.view !== undefined) out.push({ op, view: op.output.view });
   return out;
 }
 
@@ -33,7 +34,11 @@ function perObserver(list: readonly Answered[], violations: Violation[]): void {
   for (const a of [...list].sort((x, y) => x.op.invokeMs - y.op.invokeMs)) {
     const key = `${a.op.client}\u0000${a.op.group}`;
     const before = last.get(key);
-    if (before !== undefined && before.op.returnMs <= a.op.invokeMs && compareVersions(a.view, before.view) < 0) {
+    if (
+      before !== undefined &&
+      before.op.returnMs <= a.op.invokeMs &&
+      compareVersions(a.view, before.view) < 0
+    ) {
       violations.push({
         checker: 'monotonic-epochs',
         group: a.op.group,

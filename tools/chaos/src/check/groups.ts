@@ -2,7 +2,12 @@
 // the hand-written group model. Operations with an unknown outcome may or may not have taken effect; reads with an
 // unknown outcome say nothing and are dropped. Elections the controller started itself come from the replicated
 // audit trail: required, effective some time after the leader decided them.
-import { checkLinearizable, type SearchOperation, type SearchOptions, type SearchResult } from './linearizability.js';
+import {
+  checkLinearizable,
+  type SearchOperation,
+  type SearchOptions,
+  type SearchResult,
+} from './linearizability.js';
 import { initialModelState, type ModelContext, type ModelState, step } from './model.js';
 import type { AuditRecord, Operation, Violation } from './types.js';
 
@@ -34,7 +39,8 @@ export function completeElections(
 function highestEpoch(ops: readonly Operation[]): number {
   let highest = 0;
   for (const o of ops) {
-    if (o.output.type === 'ok' && o.output.view !== undefined) highest = Math.max(highest, o.output.view.masterEpoch);
+    if (o.output.type === 'ok' && o.output.view !== undefined)
+      highest = Math.max(highest, o.output.view.masterEpoch);
   }
   return highest;
 }

@@ -90,6 +90,8 @@ export function excerpt(operations: readonly Operation[], ids: readonly number[]
     const o = byId.get(id);
     if (o === undefined) return [`#${id} (controller election from the audit trail)`];
     const returned = o.output.type === 'unknown' ? '∞' : o.returnMs.toFixed(0);
-    return [`#${o.id} ${o.client} [${o.invokeMs.toFixed(0)}, ${returned}] ${JSON.stringify(o.input)} → ${JSON.stringify(o.output)}`];
+    return [
+      `#${o.id} ${o.client} [${o.invokeMs.toFixed(0)}, ${returned}] ${JSON.stringify(o.input)} → ${JSON.stringify(o.output)}`,
+    ];
   });
 }

@@ -171,7 +171,8 @@ export function checkLinearizable<S, O>(
   let stuckAt: number | undefined;
   const order = (): number[] => stack.map((f) => ops[f.call.op]!.id);
   while (head.next !== undefined && entry !== undefined) {
-    if (++steps > stepsMax) return { kind: 'inconclusive', reason: `more than ${stepsMax} search steps`, steps };
+    if (++steps > stepsMax)
+      return { kind: 'inconclusive', reason: `more than ${stepsMax} search steps`, steps };
     if (entry.isCall) {
       const nexts = model.step(state, ops[entry.op]!.op);
       let moved = false;
@@ -180,7 +181,11 @@ export function checkLinearizable<S, O>(
         const key = `${linearized.keyWith(entry.op)}|${model.key(next)}`;
         if (cache.has(key)) continue;
         if (cache.size >= cacheEntriesMax) {
-          return { kind: 'inconclusive', reason: `more than ${cacheEntriesMax} memoised configurations`, steps };
+          return {
+            kind: 'inconclusive',
+            reason: `more than ${cacheEntriesMax} memoised configurations`,
+            steps,
+          };
         }
         cache.add(key);
         stack.push({ call: entry, state, choice: c });

@@ -100,7 +100,8 @@ export function step(s: ModelState, input: OpInput, output: OpOutput, ctx: Model
 }
 
 function stepGetReplicaInfo(s: ModelState, output: OpOutput): ModelState[] {
-  if (output.type === 'ok') return s.exists && output.view !== undefined && sameView(output.view, viewOf(s)) ? [s] : [];
+  if (output.type === 'ok')
+    return s.exists && output.view !== undefined && sameView(output.view, viewOf(s)) ? [s] : [];
   if (output.type === 'fail') return !s.exists && output.condition === 'BROKER_METADATA_NOT_EXIST' ? [s] : [];
   return [];
 }
@@ -132,7 +133,8 @@ function stepApplyBrokerId(
     } else if (holder[1] === checkCode) after = s;
   }
   if (output.type === 'ok') return after === undefined ? [] : [after];
-  if (output.type === 'fail') return after === undefined && output.condition === 'BROKER_ID_INVALID' ? [s] : [];
+  if (output.type === 'fail')
+    return after === undefined && output.condition === 'BROKER_ID_INVALID' ? [s] : [];
   return after === undefined || after === s ? [] : [after];
 }
 
@@ -146,7 +148,8 @@ function stepRegisterBroker(
   if (output.type !== 'ok' || !known || output.view === undefined) return [];
   const v = output.view;
   const masterOk =
-    v.masterBrokerId === s.masterBrokerId || (v.masterBrokerId === undefined && output.masterOmittedWhenDead === true);
+    v.masterBrokerId === s.masterBrokerId ||
+    (v.masterBrokerId === undefined && output.masterOmittedWhenDead === true);
   const rest =
     v.masterEpoch === s.masterEpoch &&
     v.syncStateSetEpoch === s.syncStateSetEpoch &&
@@ -187,7 +190,12 @@ function electedState(s: ModelState, master: number): ModelState {
 }
 
 /** With a complete audit trail, an election to `master` at the next masterEpoch must match its record. */
-function auditAllows(s: ModelState, master: number | undefined, trigger: Trigger, ctx: ModelContext): boolean {
+function auditAllows(
+  s: ModelState,
+  master: number | undefined,
+  trigger: Trigger,
+  ctx: ModelContext,
+): boolean {
   if (ctx.elections === undefined) return true;
   const record = ctx.elections.get(s.masterEpoch + 1);
   return record !== undefined && record.masterBrokerId === master && record.trigger === trigger;
@@ -221,7 +229,8 @@ function alterOutcomes(
   const only = (condition: string) => ({ refusals: new Set([condition]), success: false });
   if (!s.exists) return only('ALTER_SYNC_STATE_SET_FAILED');
   if (sameIds(input.syncStateSet, s.syncStateSet)) return only('ALTER_SYNC_STATE_SET_FAILED');
-  if (s.masterBrokerId === undefined || s.masterBrokerId !== input.masterBrokerId) return only('INVALID_MASTER');
+  if (s.masterBrokerId === undefined || s.masterBrokerId !== input.masterBrokerId)
+    return only('INVALID_MASTER');
   if (input.masterEpoch !== s.masterEpoch) return only('FENCED_MASTER_EPOCH');
   if (input.syncStateSetEpoch !== s.syncStateSetEpoch) return only('FENCED_SYNC_STATE_SET_EPOCH');
   const refusals = new Set<string>();
@@ -250,13 +259,19 @@ function stepAlterSyncStateSet(
     : undefined;
   if (output.type === 'unknown') return after === undefined ? [] : [after];
   if (output.type === 'fail') return outcomes.refusals.has(output.condition) ? [s] : [];
-  return after !== undefined && output.view !== undefined && sameView(output.view, viewOf(after)) ? [after] : [];
+  return after !== undefined && output.view !== undefined && sameView(output.view, viewOf(after))
+    ? [after]
+    : [];
 }
 
-function stepControllerElect(s: ModelState, input: Extract<OpInput, { kind: 'controllerElect' }>): ModelState[] {
+function stepControllerElect(
+  s: ModelState,
+  input: Extract<OpInput, { kind: 'controllerElect' }>,
+): ModelState[] {
   if (!s.exists || input.masterEpoch !== s.masterEpoch + 1 || s.masterBrokerId === undefined) return [];
   const m = input.masterBrokerId;
-  if (m === undefined) return [makeState({ ...s, masterBrokerId: undefined, masterEpoch: s.masterEpoch + 1 })];
+  if (m === undefined)
+    return [makeState({ ...s, masterBrokerId: undefined, masterEpoch: s.masterEpoch + 1 })];
   if (m === s.masterBrokerId || !registered(s, m) || !s.syncStateSet.includes(m)) return [];
   return [electedState(s, m)];
 }

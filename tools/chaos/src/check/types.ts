@@ -31,7 +31,11 @@ export type OpInput =
    * An election the controller started itself (its liveness scan), known from the replicated audit trail: it took
    * effect at some point after `invokeMs`. `masterBrokerId` undefined: the dead master was cleared.
    */
-  | { readonly kind: 'controllerElect'; readonly masterBrokerId: number | undefined; readonly masterEpoch: number };
+  | {
+      readonly kind: 'controllerElect';
+      readonly masterBrokerId: number | undefined;
+      readonly masterEpoch: number;
+    };
 
 export type OpKind = OpInput['kind'];
 
