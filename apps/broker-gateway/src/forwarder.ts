@@ -312,7 +312,8 @@ export class Forwarder {
  */
 export function relayed(error: unknown): unknown {
   if (!(error instanceof ConnectError)) return error;
-  return new ConnectError(error.rawMessage, error.code, undefined, error.details, error);
+  // Details decoded from the wire are re-sent as they came (IncomingDetail carries type and bytes).
+  return new ConnectError(error.rawMessage, error.code, undefined, error.details as never, error);
 }
 
 function errorMessage(error: unknown): string {

@@ -47,6 +47,8 @@ export function readMembership(reader: ByteReader): Membership {
   const addresses = new Map<NodeId, string>();
   for (let i = 0; i < addressCount; i++) {
     const id = reader.u64();
+    // A Map would keep the last of two entries silently.
+    if (addresses.has(id)) throw new DecodeError(`two addresses for node ${id}`);
     const encoded = reader.copy(reader.u32());
     let address: string;
     try {

@@ -18,7 +18,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Snapshot } from '@regent/raft';
+import { membershipFromConfState, type Snapshot } from '@regent/raft';
 import { ByteReader, ByteWriter, DecodeError } from './binary.js';
 import { crc32c } from './crc32c.js';
 import { SnapshotCorruptionError, SnapshotTooLargeError } from './errors.js';
@@ -166,7 +166,16 @@ export function loadSnapshotFile(file: string, snapshotBytesMax: number): Snapsh
     if (!(cause instanceof DecodeError)) throw cause;
     fail(HEAD_FIXED_BYTES, `metadata does not decode: ${cause.message}`, cause);
   }
-  const dataLength = new ByteReader(bytes, metadataEnd, metadataEnd + 8).u64();
+  // The Raft core asserts a well-formed membership at start; a malformed one on disk is corruption, not a crash.
+  const membershipProblem = membershipFromConfState(metadata!.confState, metadata!.addresses);
+  if (typeof membershipProblem === 'string') fail(HEAD_FIXED_BYTES, `membership is malformed: ${membershipProblem}`);
+  let dataLength = 0;
+  try {
+    dataLength = new ByteReader(bytes, metadataEnd, metadataEnd + 8).u64();
+  } catch (cause) {
+    if (!(cause instanceof DecodeError)) throw cause;
+    fail(metadataEnd, `data length does not decode: ${cause.message}`, cause);
+  }
   const dataStart = metadataEnd + 8;
   if (dataStart + dataLength + TRAILER_BYTES !== bytes.byteLength) {
     fail(metadataEnd, `data length ${dataLength} does not match the file size ${bytes.byteLength}`);

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import * as http2 from 'node:http2';
+import * as net from 'node:net';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, createMetricsRegistry } from './observability.js';
@@ -40,6 +41,22 @@ describe('startServer', () => {
     });
     session.close();
     expect(JSON.parse(body)).toMatchObject({ status: 'ok' });
+  });
+
+  it('survives connections reset before their first byte (found by the chaos proxy)', async () => {
+    server = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      logger: createLogger('test', 'silent'),
+      metrics: createMetricsRegistry('test'),
+    });
+    const port = Number(new URL(server.url).port);
+    for (let i = 0; i < 20; i++) {
+      const socket = net.connect(port, '127.0.0.1');
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.resetAndDestroy();
+    }
+    for (let i = 0; i < 5; i++) expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   });
 
   it('answers curl over --http1.1 and --http2-prior-knowledge', async () => {

@@ -68,6 +68,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const tcp = net.createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
+    // Until HTTP/1.1 or HTTP/2 owns the socket nothing else listens for its errors, and an unhandled 'error'
+    // (a peer's reset before its first byte) would end the process.
+    socket.on('error', () => socket.destroy());
     socket.setNoDelay(true);
     socket.once('readable', () => {
       const head: Buffer | null = socket.read();

@@ -2,20 +2,31 @@
 // stderr; the last stdout line is one JSON object { bench: "chaos", params, machine, metrics }, as the benchmarks
 // print. Exits 1 when a checker found a violation (and prints the replay command), 2 on bad arguments.
 import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { runChaos } from './run.js';
+import { checkRun } from './check/index.js';
+import { loadHistory, runChaos } from './run.js';
 
 interface Args {
+  /** Re-check a saved history instead of running. */
+  check: string | undefined;
   seed: number;
   durationS: number;
   quick: boolean;
   groups: number;
 }
 
-const usage = 'usage: npm run chaos -- [--seed N] [--duration SECONDS] [--quick] [--groups N]';
+const usage =
+  'usage: npm run chaos -- [--seed N] [--duration SECONDS] [--quick] [--groups N] | --check HISTORY.json';
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { seed: randomInt(1, 2 ** 31 - 1), durationS: 240, quick: false, groups: 3 };
+  const args: Args = {
+    check: undefined,
+    seed: randomInt(1, 2 ** 31 - 1),
+    durationS: 240,
+    quick: false,
+    groups: 3,
+  };
   let durationGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
@@ -30,6 +41,7 @@ function parseArgs(argv: readonly string[]): Args {
       durationGiven = true;
     } else if (flag === '--groups') args.groups = Math.min(8, Math.max(1, value()));
     else if (flag === '--quick') args.quick = true;
+    else if (flag === '--check') args.check = argv[++i];
     else if (flag === '--help') {
       process.stderr.write(`${usage}\n`);
       process.exit(0);
@@ -58,6 +70,18 @@ async function main(): Promise<void> {
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n${usage}\n`);
     process.exit(2);
+  }
+  if (args.check !== undefined) {
+    const report = checkRun(loadHistory(readFileSync(args.check, 'utf8')));
+    for (const v of report.violations) process.stderr.write(`[${v.checker}] ${v.group} ${v.message}\n`);
+    const summary = {
+      bench: 'chaos-check',
+      params: { file: args.check },
+      machine: machineInfo(),
+      metrics: report.metrics,
+    };
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    process.exit(report.violations.length > 0 ? 1 : 0);
   }
   const replay = `npm run chaos -- --seed ${args.seed} --duration ${args.durationS} --groups ${args.groups}`;
   process.stderr.write(`[chaos] seed ${args.seed} — replay the same fault plan with: ${replay}\n`);

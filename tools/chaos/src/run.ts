@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '@regent/testing';
-import { type CheckReport, checkRun, excerpt } from './check/index.js';
+import { type CheckReport, checkRun, excerpt, type RecordedRun } from './check/index.js';
 import { sameView } from './check/model.js';
 import type { FinalGroupState, Violation } from './check/types.js';
 import { ChaosCluster, CLUSTER } from './cluster.js';
@@ -106,6 +106,17 @@ function sameFinals(a: readonly FinalGroupState[], b: readonly FinalGroupState[]
       );
     })
   );
+}
+
+/** A recorded run as JSON (with context for the reader); `loadHistory` reads it back for `--check`. */
+export function saveHistory(run: RecordedRun, context: Record<string, unknown>): string {
+  return JSON.stringify({ ...context, ...run, liveBrokers: [...run.liveBrokers] });
+}
+
+/** Reads `saveHistory`'s JSON (no +∞ or undefined in JSON: unknown outcomes are known by their type). */
+export function loadHistory(json: string): RecordedRun {
+  const raw = JSON.parse(json) as Omit<RecordedRun, 'liveBrokers'> & { liveBrokers: [string, string][] };
+  return { ...raw, liveBrokers: new Map(raw.liveBrokers) };
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
@@ -223,7 +234,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const runSeconds = (recorder.now() - started) / 1000;
   log(`checking ${recorder.operations.length} operations`);
   const checkStart = performance.now();
-  const report = checkRun({
+  const recorded: RecordedRun = {
     operations: recorder.operations,
     notifications: recorder.notifications,
     audit: recorder.audit(),
@@ -234,7 +245,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     ),
     healedAtMs,
     convergenceBoundMs,
-  });
+  };
+  const report = checkRun(recorded);
+
   const checkSeconds = (performance.now() - checkStart) / 1000;
   const crashes: Violation[] = cluster.services().flatMap((s) =>
     s.crashes.map((c) => ({
@@ -263,17 +276,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     historyFile = join(tmpdir(), `regent-chaos-${options.seed}-${Date.now()}.json`);
     writeFileSync(
       historyFile,
-      JSON.stringify({
-        seed: options.seed,
-        plan,
-        injected: nemesis.injected,
-        operations: recorder.operations,
-        notifications: recorder.notifications,
-        audit: recorder.audit(),
-        finals,
-        beliefs: recorder.beliefs,
-        violations,
-      }),
+      saveHistory(recorded, { seed: options.seed, plan, injected: nemesis.injected, violations }),
     );
   }
   const injected = nemesis.injected.filter((r) => r.error === undefined);

@@ -215,30 +215,34 @@ export class SimBroker {
 
   async #heartbeatLoop(signal: AbortSignal): Promise<void> {
     while (await this.#whileRunning(signal)) {
-      if (this.brokerId !== undefined && this.#registered) {
-        this.heartbeatsSent++;
-        this.#client()
-          .heartbeat(
-            {
-              heartbeat: {
-                clusterName: CLUSTER,
-                brokerName: this.group,
-                brokerAddress: this.address,
-                brokerId: BigInt(this.brokerId),
-                epoch: this.#lastView?.masterEpoch ?? -1,
-                maxOffset: 0n,
-                confirmOffset: 0n,
-                heartbeatTimeoutMs: BigInt(this.options.heartbeatTimeoutMs),
-              },
-            },
-            { signal, timeoutMs: this.options.heartbeatIntervalMs * 4 },
-          )
-          .catch(() => {
-            this.heartbeatsFailed++;
-          });
-      }
+      if (this.#registered) this.#sendHeartbeat(signal);
       await sleep(this.options.heartbeatIntervalMs, signal);
     }
+  }
+
+  /** One unary heartbeat (fire and forget; not a checked operation: liveness is not replicated). */
+  #sendHeartbeat(signal: AbortSignal): void {
+    if (this.brokerId === undefined) return;
+    this.heartbeatsSent++;
+    this.#client()
+      .heartbeat(
+        {
+          heartbeat: {
+            clusterName: CLUSTER,
+            brokerName: this.group,
+            brokerAddress: this.address,
+            brokerId: BigInt(this.brokerId),
+            epoch: this.#lastView?.masterEpoch ?? -1,
+            maxOffset: 0n,
+            confirmOffset: 0n,
+            heartbeatTimeoutMs: BigInt(this.options.heartbeatTimeoutMs),
+          },
+        },
+        { signal, timeoutMs: this.options.heartbeatIntervalMs * 4 },
+      )
+      .catch(() => {
+        this.heartbeatsFailed++;
+      });
   }
 
   async #operationLoop(signal: AbortSignal): Promise<void> {
@@ -314,7 +318,11 @@ export class SimBroker {
       if (this.brokerId === undefined) return;
     }
     const registered = await this.#registerBroker(signal);
-    if (registered.type === 'ok') this.#registered = true;
+    if (registered.type === 'ok') {
+      this.#registered = true;
+      // Like a RocketMQ broker, heartbeat at once: a master elected before its first heartbeat looks dead.
+      this.#sendHeartbeat(signal);
+    }
   }
 
   #registerBroker(signal: AbortSignal): Promise<OpOutput> {

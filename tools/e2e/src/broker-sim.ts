@@ -66,7 +66,7 @@ export class BrokerSim {
       await sim.waitHealthy();
     } catch (error) {
       await sim.stop();
-      throw new Error(`${sim.name} did not start:\n${sim.output().slice(-3000)}`, { cause: error });
+      throw error;
     }
     return sim;
   }
@@ -131,8 +131,24 @@ export class BrokerSim {
     );
   }
 
+  /** Waits until the control API answers; fails at once (with the process's output) if the process exits. */
   async waitHealthy(timeoutMs = 60_000): Promise<void> {
-    await waitForHttpOk(`${this.url}/healthz`, timeoutMs);
+    const proc = this.#proc;
+    const exited = proc.exited.then((code) => {
+      throw new Error(`exited with ${code}`);
+    });
+    try {
+      await Promise.race([waitForHttpOk(`${this.url}/healthz`, timeoutMs), exited]);
+    } catch (error) {
+      throw new Error(
+        `${proc.name} did not start: ${(error as Error).message}\n${proc.output().slice(-3000)}`,
+        {
+          cause: error,
+        },
+      );
+    } finally {
+      exited.catch(() => {});
+    }
   }
 
   /** GET /brokers. */

@@ -264,14 +264,22 @@ function stepAlterSyncStateSet(
     : [];
 }
 
+/**
+ * A controller-triggered election: a new in-sync master, or clearing a master nobody can replace. (The scan only
+ * starts one for a group with a dead master, but its retries run against the group as the first attempt left it,
+ * so a group whose master was just cleared may get a new master from the controller too.)
+ */
 function stepControllerElect(
   s: ModelState,
   input: Extract<OpInput, { kind: 'controllerElect' }>,
 ): ModelState[] {
-  if (!s.exists || input.masterEpoch !== s.masterEpoch + 1 || s.masterBrokerId === undefined) return [];
+  if (!s.exists || input.masterEpoch !== s.masterEpoch + 1) return [];
   const m = input.masterBrokerId;
-  if (m === undefined)
-    return [makeState({ ...s, masterBrokerId: undefined, masterEpoch: s.masterEpoch + 1 })];
+  if (m === undefined) {
+    return s.masterBrokerId === undefined
+      ? []
+      : [makeState({ ...s, masterBrokerId: undefined, masterEpoch: s.masterEpoch + 1 })];
+  }
   if (m === s.masterBrokerId || !registered(s, m) || !s.syncStateSet.includes(m)) return [];
   return [electedState(s, m)];
 }
