@@ -98,7 +98,8 @@ function acceptedHeartbeat(heartbeat: BrokerHeartbeat | undefined, ctx: HandlerC
 /** One-way like RocketMQ's BROKER_HEARTBEAT: answered once the heartbeat is in a batch. */
 function heartbeat(deps: ServiceDeps, request: HeartbeatRequest, ctx: HandlerContext): HeartbeatResponse {
   const accepted = acceptedHeartbeat(request.heartbeat, ctx);
-  deps.batcher.add(accepted, deps.nextHeartbeatSequence());
+  // Sequence 0 marks a unary heartbeat: it proves the broker alive but takes no part in ordering its streams.
+  deps.batcher.add(accepted, 0n);
   return create(HeartbeatResponseSchema, { effectiveTimeoutMs: effectiveTimeoutMs(deps, accepted) });
 }
 

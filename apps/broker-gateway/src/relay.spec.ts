@@ -2,7 +2,11 @@
 // headers: copied into the caller's response, the node's content-length broke every relayed error under gRPC
 // (the client saw INTERNAL "Stream closed with error code NGHTTP2_PROTOCOL_ERROR"). Found by the e2e RPC fuzzer.
 import { Code, ConnectError, createClient, type Interceptor } from '@connectrpc/connect';
-import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from '@connectrpc/connect-node';
 import { AdminService, MembershipChange } from '@regent/proto/admin';
 import { waitFor } from '@regent/testing';
 import { relayed } from './forwarder.js';

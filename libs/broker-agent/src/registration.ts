@@ -2,6 +2,7 @@
 // (reference §3.2): INITIAL → temp file → ApplyBrokerId with the check code → identity file → delete temp →
 // RegisterBroker. The state is confirmed from disk on every attempt, so a crash between any two steps resumes
 // where it stopped, and the controller's check-code idempotence makes a re-apply harmless.
+import { randomInt } from 'node:crypto';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { readControllerError } from '@regent/proto';
 import type { RegisterBrokerResponse } from '@regent/proto/broker';
@@ -110,7 +111,9 @@ async function createTempIdentity(
     clusterName: params.clusterName,
     brokerName: params.brokerName,
     brokerId: nextBrokerId,
-    registerCheckCode: `${params.brokerAddress};${deps.clock.nowMs()}`,
+    // RocketMQ's "<address>;<ms>" plus six random digits: replicas sharing an address (several brokers in one
+    // process) that apply in the same millisecond must not look like retries of each other.
+    registerCheckCode: `${params.brokerAddress};${deps.clock.nowMs()}${String(randomInt(0, 1_000_000)).padStart(6, '0')}`,
   };
   await writeFileDurably(params.dataDir, TEMP_IDENTITY_FILE_NAME, formatTempIdentity(temp), () =>
     step('temp-identity-staged'),

@@ -173,6 +173,23 @@ describe('LivenessTable stream suspicions', () => {
     expect(t.suspect(suspicion('a', 1n, 4n), 'g1')).toBe('ignored-superseded');
   });
 
+  it('applies the close of a stream although unary heartbeats (sequence 0) came while it was opening', () => {
+    const t = table();
+    t.heartbeat(heartbeatOf('a', 1n), g1(0n), 100); // unary fallback while the stream opens
+    t.heartbeat(heartbeatOf('a', 1n), g1(7n), 110);
+    t.heartbeat(heartbeatOf('a', 1n), g1(0n), 115); // one more unary, still before the stream's last heartbeat
+    t.heartbeat(heartbeatOf('a', 1n), g1(7n), 210);
+    expect(t.suspect(suspicion('a', 1n, 7n), 'g1')).toBe('applied');
+    expect(t.view(211).isAlive(cluster, 'a', 1n)).toBe(false);
+  });
+
+  it('ignores the close of a stream when a unary heartbeat arrived after its last heartbeat', () => {
+    const t = table();
+    t.heartbeat(heartbeatOf('a', 1n), g1(7n), 100);
+    t.heartbeat(heartbeatOf('a', 1n), g2(0n), 150);
+    expect(t.suspect(suspicion('a', 1n, 7n), 'g1')).toBe('ignored-superseded');
+  });
+
   it('ignores suspicions of unknown brokers and of streams never heard from', () => {
     const t = table();
     expect(t.suspect(suspicion('a', 1n, 1n), 'g1')).toBe('ignored-unknown');

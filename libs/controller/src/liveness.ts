@@ -111,6 +111,8 @@ interface GatewayPath {
   maxSequence: bigint;
   /** Arrival number of the first heartbeat carrying `maxSequence`. */
   maxSequenceFirstArrival: number;
+  /** Arrival number of the latest heartbeat carrying `maxSequence`. */
+  maxSequenceLastArrival: number;
   /** Arrival number of the latest heartbeat through this gateway. */
   lastArrival: number;
   /** Arrival number of the latest heartbeat through this gateway on an older stream or call than the newest. */
@@ -134,6 +136,8 @@ interface MutableRecord {
   suspectedStream: { readonly gatewayId: string; readonly sequence: bigint } | undefined;
   /** gatewayId → path; iteration order is least recently heard first. */
   paths: Map<string, GatewayPath>;
+  /** Arrival number of the latest unary heartbeat (sequence 0); 0 when none. */
+  lastUnaryArrival: number;
 }
 
 function keyOf(clusterName: string, brokerName: string, brokerId: bigint): string {
@@ -255,6 +259,7 @@ export class LivenessTable {
         lastHeartbeatMs: nowMs,
         suspectedStream: undefined,
         paths: new Map(),
+        lastUnaryArrival: 0,
       };
       this.records.set(key, record);
     } else {
@@ -272,7 +277,11 @@ export class LivenessTable {
     const sequence = suspicion.streamOpenedSequence;
     if (path === undefined || path.maxSequence < sequence) return 'ignored-unseen-stream';
     if (path.maxSequence > sequence) return 'ignored-stale';
+    // Superseded when another stream delivered after this stream started (the broker moved: a stale close,
+    // RocketMQ #11045), or a unary heartbeat arrived after this stream's last heartbeat (the broker is alive
+    // without it). Unary heartbeats sent while the stream was opening do not count.
     if (path.olderSequenceLastArrival > path.maxSequenceFirstArrival) return 'ignored-superseded';
+    if (record.lastUnaryArrival > path.maxSequenceLastArrival) return 'ignored-superseded';
     for (const [otherId, other] of record.paths) {
       if (otherId !== gatewayId && other.lastArrival > path.maxSequenceFirstArrival)
         return 'ignored-superseded';
@@ -448,11 +457,19 @@ export class LivenessTable {
     ) {
       record.suspectedStream = undefined;
     }
+    // Sequence 0: a unary heartbeat, not a stream. It proves the broker alive after its streams' last heartbeats
+    // but takes no part in ordering streams (otherwise the unary heartbeats a broker sends while its stream opens
+    // would make that stream look older for its whole life, and its break would never count).
+    if (source.sequence === 0n) {
+      record.lastUnaryArrival = arrival;
+      return;
+    }
     let path = record.paths.get(source.gatewayId);
     if (path === undefined) {
       path = {
         maxSequence: source.sequence,
         maxSequenceFirstArrival: arrival,
+        maxSequenceLastArrival: arrival,
         lastArrival: arrival,
         olderSequenceLastArrival: 0,
       };
@@ -461,8 +478,11 @@ export class LivenessTable {
       if (source.sequence > path.maxSequence) {
         path.maxSequence = source.sequence;
         path.maxSequenceFirstArrival = arrival;
+        path.maxSequenceLastArrival = arrival;
       } else if (source.sequence < path.maxSequence) {
         path.olderSequenceLastArrival = arrival;
+      } else {
+        path.maxSequenceLastArrival = arrival;
       }
       path.lastArrival = arrival;
     }

@@ -168,7 +168,8 @@ export function loadSnapshotFile(file: string, snapshotBytesMax: number): Snapsh
   }
   // The Raft core asserts a well-formed membership at start; a malformed one on disk is corruption, not a crash.
   const membershipProblem = membershipFromConfState(metadata!.confState, metadata!.addresses);
-  if (typeof membershipProblem === 'string') fail(HEAD_FIXED_BYTES, `membership is malformed: ${membershipProblem}`);
+  if (typeof membershipProblem === 'string')
+    fail(HEAD_FIXED_BYTES, `membership is malformed: ${membershipProblem}`);
   let dataLength = 0;
   try {
     dataLength = new ByteReader(bytes, metadataEnd, metadataEnd + 8).u64();

@@ -25,7 +25,12 @@ async function storeWithSnapshot(): Promise<{ dir: string; file: string; bytes: 
   storage.append(entries(1, 40, 2));
   storage.setHardState({ term: 2, vote: 1, commit: 35 });
   await storage.sync();
-  const snapshot = snapshotAt(30, 2, new Uint8Array(700).map((_, i) => (i * 31) % 251), [1, 2, 3, 4, 5]);
+  const snapshot = snapshotAt(
+    30,
+    2,
+    new Uint8Array(700).map((_, i) => (i * 31) % 251),
+    [1, 2, 3, 4, 5],
+  );
   await storage.saveSnapshot({
     ...snapshot,
     metadata: {
@@ -39,13 +44,16 @@ async function storeWithSnapshot(): Promise<{ dir: string; file: string; bytes: 
   return { dir, file: file!, bytes: fs.readFileSync(file!) };
 }
 
-type Outcome = { kind: 'refused'; error: SnapshotCorruptionError | WalCorruptionError } | { kind: 'opened'; storage: FileStorage };
+type Outcome =
+  | { kind: 'refused'; error: SnapshotCorruptionError | WalCorruptionError }
+  | { kind: 'opened'; storage: FileStorage };
 
 function reopen(dir: string): Outcome {
   try {
     return { kind: 'opened', storage: open({ dir }) };
   } catch (error) {
-    if (error instanceof SnapshotCorruptionError || error instanceof WalCorruptionError) return { kind: 'refused', error };
+    if (error instanceof SnapshotCorruptionError || error instanceof WalCorruptionError)
+      return { kind: 'refused', error };
     throw new Error(`open threw ${(error as Error).name}: ${(error as Error).message}`, { cause: error });
   }
 }
@@ -83,7 +91,10 @@ describe('corrupted snapshot files', () => {
         masks: fc.array(fc.integer({ min: 1, max: 255 }), { minLength: 1, maxLength: 16 }),
       }),
       fc.record({ kind: fc.constant('truncate' as const), at: fc.nat(size - 1) }),
-      fc.record({ kind: fc.constant('append' as const), extra: fc.uint8Array({ minLength: 1, maxLength: 64 }) }),
+      fc.record({
+        kind: fc.constant('append' as const),
+        extra: fc.uint8Array({ minLength: 1, maxLength: 64 }),
+      }),
       fc.record({ kind: fc.constant('zero-tail' as const), length: fc.integer({ min: 1, max: size }) }),
     );
     await fc.assert(
@@ -131,10 +142,16 @@ describe('corrupted snapshot files', () => {
     const verdicts = { refused: 0, opened: 0 };
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.tuple(fc.integer({ min: HEAD_FIXED_BYTES, max: metadataEnd - 1 }), fc.integer({ min: 1, max: 255 })), {
-          minLength: 1,
-          maxLength: 4,
-        }),
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: HEAD_FIXED_BYTES, max: metadataEnd - 1 }),
+            fc.integer({ min: 1, max: 255 }),
+          ),
+          {
+            minLength: 1,
+            maxLength: 4,
+          },
+        ),
         async (flips) => {
           const damaged = Buffer.from(bytes);
           for (const [at, mask] of flips) damaged[at]! ^= mask;
@@ -153,13 +170,19 @@ describe('corrupted snapshot files', () => {
             writer.u64(metadata.index);
             writer.u64(metadata.term);
             writeMembership(writer, metadata);
-            expect(Buffer.from(encoded).equals(damaged.subarray(HEAD_FIXED_BYTES, metadataEnd)), 'metadata not decoded exactly').toBe(
-              true,
-            );
+            expect(
+              Buffer.from(encoded).equals(damaged.subarray(HEAD_FIXED_BYTES, metadataEnd)),
+              'metadata not decoded exactly',
+            ).toBe(true);
             const { voters, learners } = metadata.confState;
             const ids = [...voters, ...learners];
-            expect(new Set(ids).size, `duplicate member in ${JSON.stringify({ voters, learners })}`).toBe(ids.length);
-            expect(ids.every((id) => Number.isSafeInteger(id) && id > 0), `bad id in ${ids}`).toBe(true);
+            expect(new Set(ids).size, `duplicate member in ${JSON.stringify({ voters, learners })}`).toBe(
+              ids.length,
+            );
+            expect(
+              ids.every((id) => Number.isSafeInteger(id) && id > 0),
+              `bad id in ${ids}`,
+            ).toBe(true);
             await outcome.storage.close();
           } finally {
             fs.writeFileSync(file, bytes);

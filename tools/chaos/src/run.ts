@@ -284,6 +284,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   for (const r of injected)
     faultsByKind[`faults_${r.fault.kind}`] = (faultsByKind[`faults_${r.fault.kind}`] ?? 0) + 1;
   const proxies = cluster.proxies().map((p) => p.stats());
+  const bytesThrough = (links: Iterable<{ stats(): { bytesForwarded: number } }>): number =>
+    [...links].reduce((sum, link) => sum + link.stats().bytesForwarded, 0);
   const ops = recorder.operations;
   return {
     params: {
@@ -312,6 +314,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       proxyConnections: proxies.reduce((sum, p) => sum + p.connectionsAccepted, 0),
       proxyBytesDropped: proxies.reduce((sum, p) => sum + p.bytesDropped, 0),
       proxyResets: proxies.reduce((sum, p) => sum + p.resets, 0),
+      proxyBytesRaft: bytesThrough(cluster.raftLinks.values()),
+      proxyBytesClientsToConsensus: bytesThrough(cluster.nodes.map((n) => n.clientProxy)),
+      proxyBytesBrokersToGateways: bytesThrough(
+        workload.brokers.flatMap((b) => cluster.brokerLinksOf(b.name)),
+      ),
       setupErrors,
       runSeconds: Math.round(runSeconds),
       checkSeconds: Math.round(checkSeconds * 10) / 10,

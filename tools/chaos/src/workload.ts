@@ -364,24 +364,29 @@ export class SimBroker {
     );
   }
 
-  /** AlterSyncStateSet with the epochs this broker believes (sometimes stale ones, to exercise fencing). */
-  #alterSyncStateSet(signal: AbortSignal, view: GroupView): Promise<OpOutput> {
+  /** An AlterSyncStateSet request with the epochs this broker believes (sometimes stale, to exercise fencing). */
+  #alterRequest(view: GroupView): Extract<OpInput, { kind: 'alterSyncStateSet' }> {
     const brokerId = this.brokerId!;
     const members = [...this.knowledge.ids].filter((id) =>
       id === brokerId ? this.rng.chance(0.95) : this.rng.chance(0.5),
     );
-    const syncStateSet = [...new Set(members)].sort((a, b) => a - b);
     const stale = this.rng.chance(0.1);
     const masterEpoch = stale && this.rng.chance(0.5) ? view.masterEpoch - 1 : view.masterEpoch;
-    const syncStateSetEpoch =
-      stale && masterEpoch === view.masterEpoch ? view.syncStateSetEpoch - 1 : view.syncStateSetEpoch;
-    const input: OpInput = {
+    return {
       kind: 'alterSyncStateSet',
       masterBrokerId: brokerId,
       masterEpoch,
-      syncStateSet,
-      syncStateSetEpoch,
+      syncStateSet: [...new Set(members)].sort((a, b) => a - b),
+      syncStateSetEpoch:
+        stale && masterEpoch === view.masterEpoch ? view.syncStateSetEpoch - 1 : view.syncStateSetEpoch,
     };
+  }
+
+  #alterSyncStateSet(
+    signal: AbortSignal,
+    input: Extract<OpInput, { kind: 'alterSyncStateSet' }>,
+  ): Promise<OpOutput> {
+    const { masterBrokerId, masterEpoch, syncStateSet, syncStateSetEpoch } = input;
     return this.#op(
       input,
       (c) =>
@@ -389,7 +394,7 @@ export class SimBroker {
           {
             clusterName: CLUSTER,
             brokerName: this.group,
-            masterBrokerId: BigInt(brokerId),
+            masterBrokerId: BigInt(masterBrokerId),
             masterEpoch,
             newSyncStateSet: { brokerIds: syncStateSet.map(BigInt), epoch: syncStateSetEpoch },
           },
@@ -397,55 +402,58 @@ export class SimBroker {
         ),
       (r) => ({
         type: 'ok',
-        view: viewFrom({ masterBrokerId: BigInt(brokerId), masterEpoch, syncStateSet: r.syncStateSet }),
+        view: viewFrom({ masterBrokerId: BigInt(masterBrokerId), masterEpoch, syncStateSet: r.syncStateSet }),
       }),
     );
   }
 
+  /** Re-sends this broker's own ApplyBrokerId: idempotent for the same check code. */
+  #applyAgain(signal: AbortSignal, brokerId: number, checkCode: string): Promise<OpOutput> {
+    return this.#op(
+      { kind: 'applyBrokerId', brokerId, checkCode },
+      (c) =>
+        c.applyBrokerId(
+          {
+            clusterName: CLUSTER,
+            brokerName: this.group,
+            appliedBrokerId: BigInt(brokerId),
+            registerCheckCode: checkCode,
+          },
+          this.#callOptions(signal),
+        ),
+      () => ({ type: 'ok' }),
+    );
+  }
+
+  /** One random operation; a mutation whose answer was lost is sometimes re-sent at once, identical. */
   async #chaosStep(signal: AbortSignal): Promise<void> {
     const view = this.#lastView;
     const roll = this.rng.next();
-    let output: OpOutput;
-    let again: (() => Promise<OpOutput>) | undefined;
+    let send: () => Promise<OpOutput>;
+    let mutation = true;
     if (view !== undefined && view.masterBrokerId === this.brokerId && roll < 0.4) {
-      output = await this.#alterSyncStateSet(signal, view);
-    } else if (roll < 0.55) {
-      output = await this.#getReplicaInfo(signal);
-    } else if (roll < 0.7) {
-      again = () => this.#electMaster(signal);
-      output = await again();
-    } else if (roll < 0.8) {
-      output = await this.#registerBroker(signal);
-    } else if (roll < 0.85) {
-      output = await this.#op(
-        { kind: 'getNextBrokerId' },
-        (c) => c.getNextBrokerId({ clusterName: CLUSTER, brokerName: this.group }, this.#callOptions(signal)),
-        (r) => ({ type: 'ok', nextBrokerId: Number(r.nextBrokerId) }),
-      );
-    } else if (roll < 0.9 && this.#checkCode !== undefined) {
-      // A duplicate of this broker's ApplyBrokerId: idempotent for the same check code.
-      const checkCode = this.#checkCode;
-      const brokerId = this.brokerId!;
-      output = await this.#op(
-        { kind: 'applyBrokerId', brokerId, checkCode },
-        (c) =>
-          c.applyBrokerId(
-            {
-              clusterName: CLUSTER,
-              brokerName: this.group,
-              appliedBrokerId: BigInt(brokerId),
-              registerCheckCode: checkCode,
-            },
-            this.#callOptions(signal),
-          ),
-        () => ({ type: 'ok' }),
-      );
+      const input = this.#alterRequest(view);
+      send = () => this.#alterSyncStateSet(signal, input);
+    } else if (roll >= 0.55 && roll < 0.7) {
+      send = () => this.#electMaster(signal);
+    } else if (roll >= 0.85 && roll < 0.9 && this.#checkCode !== undefined) {
+      const [brokerId, checkCode] = [this.brokerId!, this.#checkCode];
+      send = () => this.#applyAgain(signal, brokerId, checkCode);
     } else {
-      output = await this.#getReplicaInfo(signal);
+      mutation = false;
+      if (roll >= 0.7 && roll < 0.8) send = () => this.#registerBroker(signal);
+      else if (roll >= 0.8 && roll < 0.85) {
+        send = () =>
+          this.#op(
+            { kind: 'getNextBrokerId' },
+            (c) =>
+              c.getNextBrokerId({ clusterName: CLUSTER, brokerName: this.group }, this.#callOptions(signal)),
+            (r) => ({ type: 'ok', nextBrokerId: Number(r.nextBrokerId) }),
+          );
+      } else send = () => this.#getReplicaInfo(signal);
     }
-    // A lost answer: sometimes re-send the same request at once (RPC-level duplication).
-    if (output.type === 'unknown' && again !== undefined && this.rng.chance(0.5) && !signal.aborted)
-      await again();
+    const output = await send();
+    if (mutation && output.type === 'unknown' && this.rng.chance(0.5) && !signal.aborted) await send();
   }
 
   /** After the heal: poll the group; ask for an election when it has no master. */

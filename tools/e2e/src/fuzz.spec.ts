@@ -538,7 +538,11 @@ describe(`RPC fuzz against a running gateway (seed ${seed})`, () => {
         // Over HTTP/1.1 the gateway answers before reading the rest and closes the connection; with a body far
         // beyond the socket buffers the client's write can fail (EPIPE, ECONNRESET) before it reads the answer.
         const resetWhileUploading = /^failure: request error: (write EPIPE|read ECONNRESET|write ECONNRESET)/;
-        if (version === '1.1' && c.body.byteLength > 2 * READ_MAX_BYTES && resetWhileUploading.test(outcome.code))
+        if (
+          version === '1.1' &&
+          c.body.byteLength > 2 * READ_MAX_BYTES &&
+          resetWhileUploading.test(outcome.code)
+        )
           continue;
         failures.push(`${c.label} over HTTP/${version}: ${JSON.stringify(outcome)}`);
       }

@@ -1,7 +1,7 @@
 // Issue: closing the loop — the moment an election commits, every broker of the group learns its new role over NATS,
 // and a broker that misses the message converges by polling. Real processes: 3 consensus nodes, a gateway, the
 // election-policy service, notification-push, a private nats-server, and 3 groups × 3 brokers in broker-sim
-// processes (the broker agent with its defaults: heartbeat 100 ms, timeout 500 ms).
+// processes (the broker agent with its defaults, but for the timeouts below).
 //
 // - `crash-0`: one broker-sim process per broker (`--single`), so kill -9 takes down exactly one broker, and no
 //   periodic poll (`--sync-broker-metadata-period-ms` 10 min): its brokers learn a role change from NATS only (the
@@ -17,11 +17,14 @@ import { type NotificationObserver, observeNotifications, roleSubjectOf } from '
 import { CLUSTER, System } from './system.js';
 
 /**
- * A crash breaks the broker's heartbeat stream, which the controller takes as an immediate suspicion, so failover
- * here does not wait for the liveness timeout; a 3 s timeout (default 500 ms) keeps a live broker starved of CPU on a
- * loaded machine from being declared dead in the middle of a scenario.
+ * A crash breaks the broker's heartbeat stream, which should make failover independent of the liveness timeout (today
+ * the controller drops that suspicion as stale once a unary heartbeat followed the stream's opening, so the timeout
+ * decides and each failover here takes about 3 s). A 3 s timeout (default 500 ms)
+ * keeps a live broker starved of CPU on a loaded machine from being declared dead in the middle of a scenario, and a
+ * 3 s RPC timeout (default 1 s) keeps a slow first ElectMaster from failing: without periodic polls nothing would
+ * retry it.
  */
-const BROKER_ARGS = ['--heartbeat-timeout-ms', '3000'];
+const BROKER_ARGS = ['--heartbeat-timeout-ms', '3000', '--rpc-timeout-ms', '3000'];
 /** Without periodic GetReplicaInfo polls a role change can only arrive over NATS (or at a NATS reconnect). */
 const NO_POLL = [...BROKER_ARGS, '--sync-broker-metadata-period-ms', '600000'];
 /** Bounds chosen for a loaded 2-core machine; a healthy run needs a fraction of each. */
@@ -82,8 +85,6 @@ const converged = (
 ): Promise<SimBrokerView[]> =>
   waitForConverged(sims, group, { ids, masterId, masterEpoch }, { timeoutMs: FAILOVER_MS, what });
 
-const counter = counterOf;
-
 describe('role-change notifications end to end (real processes, real NATS)', () => {
   it('(a) kill -9 of a master: a new master from the SyncStateSet, every live broker told over NATS', async () => {
     const before = await settled(crashSims, CRASH);
@@ -122,8 +123,10 @@ describe('role-change notifications end to end (real processes, real NATS)', () 
     for (const id of survivors) {
       const now = after.find((v) => v.brokerId === id);
       const then = before.views.find((v) => v.brokerId === id);
-      expect(counter(now, 'notificationsReceived')).toBeGreaterThan(counter(then, 'notificationsReceived'));
-      expect(counter(now, 'polls')).toBe(counter(then, 'polls'));
+      expect(counterOf(now, 'notificationsReceived')).toBeGreaterThan(
+        counterOf(then, 'notificationsReceived'),
+      );
+      expect(counterOf(now, 'polls')).toBe(counterOf(then, 'polls'));
     }
     const info = await system.brokerClient(0).getReplicaInfo({ clusterName: CLUSTER, brokerName: CRASH });
     expect(String(info.masterBrokerId)).toBe(newMaster);
@@ -156,7 +159,7 @@ describe('role-change notifications end to end (real processes, real NATS)', () 
         views.length === 3 &&
         views.every((v) => {
           const then = before.views.find((b) => b.brokerId === v.brokerId);
-          return counter(v, 'staleIgnored') > counter(then, 'staleIgnored');
+          return counterOf(v, 'staleIgnored') > counterOf(then, 'staleIgnored');
         }),
       { timeoutMs: FAILOVER_MS, what: 'every broker to count the stale notification' },
     );
@@ -164,7 +167,7 @@ describe('role-change notifications end to end (real processes, real NATS)', () 
     for (const v of after) {
       const then = before.views.find((b) => b.brokerId === v.brokerId)!;
       expect(briefOf(v)).toBe(briefOf(then));
-      expect(counter(v, 'roleChanges')).toBe(counter(then, 'roleChanges'));
+      expect(counterOf(v, 'roleChanges')).toBe(counterOf(then, 'roleChanges'));
     }
     const metrics = await (await fetch(`${crashSims[0]!.url}/metrics`)).text();
     expect(metrics).toMatch(/regent_broker_sim_stale_news_ignored\{[^}]*\} [1-9]/);
@@ -207,7 +210,7 @@ describe('role-change notifications end to end (real processes, real NATS)', () 
     for (const id of survivors) {
       const now = after.find((v) => v.brokerId === id);
       const then = before.views.find((v) => v.brokerId === id);
-      expect(counter(now, 'polls')).toBeGreaterThan(counter(then, 'polls'));
+      expect(counterOf(now, 'polls')).toBeGreaterThan(counterOf(then, 'polls'));
     }
 
     // notification-push resumes from its saved position and publishes the change it missed; brokers already hold it.
@@ -227,10 +230,10 @@ describe('role-change notifications end to end (real processes, real NATS)', () 
           const v = views.find((b) => b.brokerId === id);
           const then = after.find((b) => b.brokerId === id);
           return (
-            counter(v, 'notificationsReceived') > counter(then, 'notificationsReceived') &&
+            counterOf(v, 'notificationsReceived') > counterOf(then, 'notificationsReceived') &&
             v?.masterEpoch === info.masterEpoch &&
             v.role === then?.role &&
-            counter(v, 'roleChanges') === counter(then, 'roleChanges')
+            counterOf(v, 'roleChanges') === counterOf(then, 'roleChanges')
           );
         }),
       { timeoutMs: FAILOVER_MS, what: 'the late notification received and changing nothing' },
@@ -256,8 +259,8 @@ describe('role-change notifications end to end (real processes, real NATS)', () 
           const then = before.views.find((b) => b.brokerId === v.brokerId);
           return (
             v.natsConnected &&
-            counter(v, 'natsReconnects') > counter(then, 'natsReconnects') &&
-            counter(v, 'polls') > counter(then, 'polls')
+            counterOf(v, 'natsReconnects') > counterOf(then, 'natsReconnects') &&
+            counterOf(v, 'polls') > counterOf(then, 'polls')
           );
         }),
       { timeoutMs: FAILOVER_MS, what: 'every broker reconnected to NATS' },
@@ -288,8 +291,10 @@ describe('role-change notifications end to end (real processes, real NATS)', () 
     for (const id of survivors) {
       const now = after.find((v) => v.brokerId === id);
       const then = reconnected.find((v) => v.brokerId === id);
-      expect(counter(now, 'notificationsReceived')).toBeGreaterThan(counter(then, 'notificationsReceived'));
-      expect(counter(now, 'polls')).toBe(counter(then, 'polls'));
+      expect(counterOf(now, 'notificationsReceived')).toBeGreaterThan(
+        counterOf(then, 'notificationsReceived'),
+      );
+      expect(counterOf(now, 'polls')).toBe(counterOf(then, 'polls'));
     }
   });
 
@@ -297,6 +302,6 @@ describe('role-change notifications end to end (real processes, real NATS)', () 
     const now = await settled(multiSims, BYSTANDER, false);
     expect(now.masterId).toBe(bystanderBefore.masterId);
     expect(now.masterEpoch).toBe(bystanderBefore.masterEpoch);
-    for (const v of now.views) expect(counter(v, 'notificationsInvalid')).toBe(0);
+    for (const v of now.views) expect(counterOf(v, 'notificationsInvalid')).toBe(0);
   });
 });

@@ -565,8 +565,8 @@ export class ClusterClient {
   }
 
   #pick(): number {
+    if (this.#target !== undefined && this.cluster.node(this.#target).process !== undefined) return this.#target;
     const running = this.cluster.runningIds();
-    if (this.#target !== undefined && running.includes(this.#target)) return this.#target;
     if (running.length === 0) throw new Error('no node is running');
     this.#target = running[this.#rotation++ % running.length]!;
     return this.#target;

@@ -11,10 +11,9 @@
 //   Raft leader (the stream notification-push also follows) to the moment it received the matching
 //   RoleChangeNotification from NATS (same Raft index); the publisher's clock (`published_at_unix_ms`) is not used.
 //   Samples whose Watch stream was (re)opened after the trial began are dropped (`notifyDropped`).
-// `--trials N` runs N kill trials and N hang trials, alternating, after `--warmup W` of each (not counted). With 20 samples, p99 (nearest rank) is the maximum.
-// Between trials the killed process restarts (the hung one continues) and the group settles with all three brokers
-// in the SyncStateSet again.
-
+// `--trials N` runs N kill trials and N hang trials, alternating, after `--warmup W` of each (not counted); with 20
+// samples, p99 (nearest rank) is the maximum. Between trials the killed process restarts (the hung one continues)
+// and the group settles with all three brokers in the SyncStateSet again.
 import { loadavg } from 'node:os';
 import {
   type BrokerSim,

@@ -286,6 +286,28 @@ describe('linearizability of a broker group', () => {
     expect(checkSingleMaster(h.ops, [], audit).violations).toHaveLength(1);
   });
 
+  it('accepts the controller electing a master for a group whose master it just cleared', () => {
+    const h = new History().registered();
+    h.add('b2', { kind: 'electMaster', brokerId: 2 }, ok({ view: view(2, 1, [2], 1) }));
+    h.add('b1', ...read(view(2, 3, [2], 2)));
+    const audit: AuditRecord[] = [
+      { group: G, masterEpoch: 1, masterBrokerId: 2, trigger: 'broker', decidedAtMs: 0, raftIndex: 10 },
+      {
+        group: G,
+        masterEpoch: 2,
+        masterBrokerId: undefined,
+        trigger: 'controller',
+        decidedAtMs: 0,
+        raftIndex: 13,
+      },
+      { group: G, masterEpoch: 3, masterBrokerId: 2, trigger: 'controller', decidedAtMs: 0, raftIndex: 14 },
+    ];
+    expect(lin(h, audit)).toBe('linearizable');
+    // Clearing a group that has no master changes nothing and is never logged.
+    const twice = audit.map((r) => (r.masterEpoch === 3 ? { ...r, masterBrokerId: undefined } : r));
+    expect(lin(h, twice)).toBe('violation');
+  });
+
   it('MUST FAIL: a broker id handed out twice', () => {
     const h = new History();
     h.add('b1', { kind: 'applyBrokerId', brokerId: 1, checkCode: 'x' }, ok());

@@ -44,7 +44,7 @@ export type SearchResult =
   | { readonly kind: 'inconclusive'; readonly reason: string; readonly steps: number };
 
 const STEPS_MAX = 5_000_000;
-const CACHE_ENTRIES_MAX = 400_000;
+const CACHE_ENTRIES_MAX = 250_000;
 
 interface Entry {
   readonly isCall: boolean;
