@@ -124,7 +124,51 @@ export const mutatingCommands: ReadonlySet<CommandCase> = new Set<CommandCase>([
   'setElectionPolicy',
 ]);
 
+/**
+ * Session lanes: the controller keeps one "last sequence" per client id, so two calls of one client must reach the
+ * leader in sequence order. Concurrent calls of a gateway therefore each take a lane (client id
+ * `<gatewayId>.<lane>`) for the whole call, retries included; a lane carries one call at a time, so its sequences
+ * arrive in order. Waiting for a free lane is bounded by the call's deadline.
+ */
+export const SESSION_LANES = 128;
+
+class SessionLanes {
+  readonly #free: number[] = Array.from({ length: SESSION_LANES }, (_, i) => i);
+  readonly #waiters: ((lane: number) => void)[] = [];
+
+  async acquire(signal: AbortSignal): Promise<number> {
+    const lane = this.#free.pop();
+    if (lane !== undefined) return lane;
+    return new Promise<number>((resolve, reject) => {
+      const waiter = (l: number): void => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(l);
+      };
+      const onAbort = (): void => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        reject(
+          connectErrorOf(
+            ControllerCondition.TIMEOUT,
+            'no free session lane before the deadline; nothing was sent',
+          ),
+        );
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.push(waiter);
+    });
+  }
+
+  release(lane: number): void {
+    const waiter = this.#waiters.shift();
+    if (waiter !== undefined) waiter(lane);
+    else this.#free.push(lane);
+  }
+}
+
 export class Forwarder {
+  readonly #lanes = new SessionLanes();
+
   constructor(private readonly options: ForwarderOptions) {}
 
   /** Runs `command` on the leader and returns the reply of the same case; a controller error becomes a ConnectError. */
@@ -145,6 +189,21 @@ export class Forwarder {
 
   /** Submits a command to the leader; `mutating` commands carry the session and keep its sequence across retries. */
   async submit(command: ControllerCommand, scope: ForwardScope, mutating: boolean): Promise<ControllerReply> {
+    if (!mutating) return this.#submit(command, scope, false, '');
+    const lane = await this.#lanes.acquire(scope.deadline.signal);
+    try {
+      return await this.#submit(command, scope, true, `${this.options.gatewayId}.${lane}`);
+    } finally {
+      this.#lanes.release(lane);
+    }
+  }
+
+  async #submit(
+    command: ControllerCommand,
+    scope: ForwardScope,
+    mutating: boolean,
+    clientId: string,
+  ): Promise<ControllerReply> {
     let sequence: bigint | undefined;
     let maybeApplied = false;
     return this.onLeader(scope, 'any', async (client, _address, options) => {
@@ -153,7 +212,7 @@ export class Forwarder {
       try {
         const response = await client.submit(
           {
-            clientId: mutating ? this.options.gatewayId : '',
+            clientId,
             sequence: mutating ? sequence : 0n,
             command,
             requestId: scope.requestId,

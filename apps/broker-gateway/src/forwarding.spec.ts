@@ -71,7 +71,7 @@ describe('command mapping', () => {
       const { command, clientId, sequence } = leader.submits[before]!.request;
       expect(command?.command.case).toBe(sample.command);
       if (mutatingCommands.has(sample.command as never)) {
-        expect([sample.method, clientId]).toEqual([sample.method, 'gw-test']);
+        expect([sample.method, /^gw-test\.\d+$/.test(clientId)]).toEqual([sample.method, true]); // a session lane
         expect(sequence).toBeGreaterThan(lastSequence);
         lastSequence = sequence;
       } else {
@@ -128,7 +128,7 @@ describe('leader discovery and retries', () => {
     expect(node0!.submits).toHaveLength(1);
     expect(node2!.submits).toHaveLength(1);
     expect(sessionOf(node2!, 0)).toEqual(sessionOf(node0!, 0));
-    expect(sessionOf(node2!, 0).clientId).toBe('gw-test');
+    expect(sessionOf(node2!, 0).clientId).toMatch(/^gw-test\.\d+$/);
     expect(harness.gateway.ready().detail.leader).toBe(node2!.address);
     expect(await harness.metric('regent_gateway_leader_changes_total')).toBe(1);
     // Later calls go straight to the new leader.
@@ -167,7 +167,7 @@ describe('leader discovery and retries', () => {
     expect(leader.submits).toHaveLength(3);
     const sessions = leader.submits.map((s) => `${s.request.clientId}#${s.request.sequence}`);
     expect(new Set(sessions).size).toBe(1);
-    expect(sessions[0]).toMatch(/^gw-test#\d+$/);
+    expect(sessions[0]).toMatch(/^gw-test\.\d+#\d+$/);
 
     // The next incoming call gets a new, larger sequence.
     attempts = 10;
@@ -192,6 +192,30 @@ describe('leader discovery and retries', () => {
     ]);
   });
 
+  test('concurrent mutating calls use distinct session lanes, one call per lane at a time', async () => {
+    const t = await ready();
+    const broker = t.broker(tokens.brokerA);
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        broker.registerBroker({
+          clusterName: clusterA,
+          brokerName: 'g1',
+          brokerId: BigInt(i + 1),
+          brokerAddress: `127.0.0.1:${10000 + i}`,
+        }),
+      ),
+    );
+    const leader = t.cluster.leader!;
+    const lanes = new Set(leader.submits.map((s) => s.request.clientId));
+    expect(lanes.size).toBeGreaterThan(1);
+    for (const lane of lanes) {
+      const sequences = leader.submits
+        .filter((s) => s.request.clientId === lane)
+        .map((s) => s.request.sequence);
+      expect([...sequences].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(sequences);
+    }
+  });
+
   test('STALE_SEQUENCE on a command that never ran gets a new sequence', async () => {
     const harness = await ready();
     const leader = harness.cluster.nodes[0]!;
@@ -208,7 +232,7 @@ describe('leader discovery and retries', () => {
           });
     await harness.broker(tokens.brokerA).registerBroker(register);
     expect(leader.submits).toHaveLength(2);
-    expect(sessionOf(leader, 1).clientId).toBe('gw-test');
+    expect(sessionOf(leader, 1).clientId).toMatch(/^gw-test\.\d+$/);
     expect(sessionOf(leader, 1).sequence).toBeGreaterThan(sessionOf(leader, 0).sequence);
   });
 
