@@ -29,9 +29,9 @@ describe('report charts', () => {
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('p99 &#60;&#38;&#62;');
     expect(svg).toContain('a &#34;title&#34;');
-    const heights = [...svg.matchAll(/<rect x="[^"]+" y="[^"]+" width="[^"]+" height="([^"]+)" fill="#3b6ea8"/g)].map(
-      (m) => Number(m[1]),
-    );
+    const heights = [
+      ...svg.matchAll(/<rect x="[^"]+" y="[^"]+" width="[^"]+" height="([^"]+)" fill="#3b6ea8"/g),
+    ].map((m) => Number(m[1]));
     expect(heights).toHaveLength(2);
     expect(heights[1]! / heights[0]!).toBeCloseTo(2, 5);
     expect(svg).toContain('stroke-dasharray');
@@ -46,7 +46,9 @@ describe('report charts', () => {
       ['Regent', 'etcd'],
       { title: 't', unit: 'ops/s' },
     );
-    expect(svg.match(/<rect x="[^"]+" y="[^"]+" width="\d+\.\d" height="[^"]+" fill="#(3b6ea8|9a9a9a)"\/>/g)).toHaveLength(3);
+    expect(
+      svg.match(/<rect x="[^"]+" y="[^"]+" width="\d+\.\d" height="[^"]+" fill="#(3b6ea8|9a9a9a)"\/>/g),
+    ).toHaveLength(3);
     expect(svg).toContain('>Regent<');
     expect(svg).toContain('>etcd<');
     expect(escapeXml("'")).toBe('&#39;');

@@ -208,6 +208,17 @@ export class Nemesis {
         });
       case 'broker-isolate':
         return this.#setLinks(this.cluster.brokerLinksOf(f.target), f.index, { blackhole: 'both' });
+      case 'master-isolate':
+      case 'master-kill': {
+        const master = this.workload.masterOf(f.target);
+        if (master === undefined) throw new Error(`no known master of ${f.target}`);
+        this.log(`  the master of ${f.target} is ${master.name}`);
+        if (f.kind === 'master-isolate') {
+          return this.#setLinks(this.cluster.brokerLinksOf(master.name), f.index, { blackhole: 'both' });
+        }
+        master.kill();
+        return () => master.restart(this.cluster.nats!.url);
+      }
       case 'broker-kill': {
         const broker = this.#broker(f.target);
         broker.kill();

@@ -52,6 +52,8 @@ describe('planFaults', () => {
         'delay',
         'isolate-node',
         'kill',
+        'master-isolate',
+        'master-kill',
         'one-way',
         'pause',
         'policy-delay',

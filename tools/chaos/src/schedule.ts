@@ -29,6 +29,12 @@ export type FaultKind =
   /** One broker cannot reach any gateway (its heartbeats stop: a controller-triggered election may follow). */
   | 'broker-isolate'
   /**
+   * Isolate (or kill) whichever broker is the master of a group when the fault starts: the controller elects
+   * another while the old master may still believe it leads.
+   */
+  | 'master-isolate'
+  | 'master-kill'
+  /**
    * kill -9 a broker: its in-flight requests are abandoned; it restarts with its persisted id, or, when its
    * identity file is lost too, registers anew (a new id, a check code from its possibly jumped clock).
    */
@@ -99,6 +105,8 @@ const MENU: readonly Weighted[] = [
   { kind: 'policy-delay', weight: 1 },
   { kind: 'broker-isolate', weight: 3 },
   { kind: 'broker-kill', weight: 2 },
+  { kind: 'master-isolate', weight: 3 },
+  { kind: 'master-kill', weight: 2 },
   { kind: 'broker-pause', weight: 1 },
   { kind: 'clock-jump', weight: 1 },
 ];
@@ -117,6 +125,11 @@ function pickKind(rng: Rng): FaultKind {
     if (roll < 0) return w.kind;
   }
   return MENU[0]!.kind;
+}
+
+/** Group names from broker names ("broker-a/1" → "broker-a"). */
+function groupsOf(t: Topology): string[] {
+  return [...new Set(t.brokers.map((b) => b.split('/')[0]!))];
 }
 
 function processTargets(t: Topology): string[] {
@@ -154,6 +167,9 @@ function makeFault(rng: Rng, t: Topology, kind: FaultKind, index: number, atMs: 
     case 'broker-isolate':
     case 'broker-pause':
       return { ...base, target: rng.pick(t.brokers) };
+    case 'master-isolate':
+    case 'master-kill':
+      return { ...base, target: rng.pick(groupsOf(t)) };
     case 'broker-kill':
       return { ...base, target: rng.pick(t.brokers), wipe: rng.chance(0.3) };
     case 'clock-jump':

@@ -560,6 +560,17 @@ export class Workload {
     return this.#admin.elections;
   }
 
+  /** The live broker of `group` that the newest belief among its brokers names as master. */
+  masterOf(group: string): SimBroker | undefined {
+    const members = this.brokers.filter((b) => b.group === group && b.alive);
+    const newest = members.reduce<SimBroker | undefined>(
+      (best, b) => (best === undefined || b.belief.masterEpoch > best.belief.masterEpoch ? b : best),
+      undefined,
+    );
+    const masterId = newest?.belief.masterBrokerId;
+    return masterId === undefined ? undefined : members.find((b) => b.brokerId === masterId);
+  }
+
   broker(name: string): SimBroker | undefined {
     return this.brokers.find((b) => b.name === name);
   }

@@ -655,8 +655,10 @@ function jsonJunk(schema: DescMessage, base: JsonObject): { label: string; body:
   const messageFields = fields.filter((f) => f.fieldKind === 'message' || f.fieldKind === 'map');
   const enumFields = fields.filter((f) => f.fieldKind === 'enum');
   const anyField = fields.length > 0 ? rng.pick(fields).jsonName : 'zzUnknown';
+  // Without a field of the kind a junk value targets, the value goes to an unknown field (ignored): put into some
+  // other field it might be well-typed and valid ("abc" is a fine cluster name), making a mutating request valid.
   const nameOf = (candidates: readonly { jsonName: string }[]): string =>
-    candidates.length > 0 ? rng.pick(candidates).jsonName : anyField;
+    candidates.length > 0 ? rng.pick(candidates).jsonName : 'zzUnknown';
   const text = (s: string) => new TextEncoder().encode(s);
   const withValue = (name: string, value: JsonValue, label: string) => ({
     label,
