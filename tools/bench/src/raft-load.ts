@@ -2,8 +2,14 @@
 // and rate-limited write loops through session writers, a latency reservoir, and process RSS.
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { ProcessCluster, type ProcessClusterOptions, SessionWriter } from '@regent/consensus/testing';
+import {
+  type ClusterClient,
+  ProcessCluster,
+  type ProcessClusterOptions,
+  SessionWriter,
+} from '@regent/consensus/testing';
 import { log, quantile, round } from './machine.js';
+import { RawPutClient } from './raw-put.js';
 
 /** Latency samples kept per run (uniform reservoir beyond this). */
 const LATENCY_SAMPLES_MAX = 1_000_000;
@@ -39,6 +45,28 @@ export class Reservoir {
       maxMs: round(this.max),
     };
   }
+}
+
+export type ClientKind = 'raw' | 'connect';
+
+/** Validates a --client value. */
+export function clientKind(value: string): ClientKind {
+  if (value === 'raw' || value === 'connect') return value;
+  throw new Error('--client must be raw (lean HTTP/2 Connect-protocol puts) or connect (the Connect client)');
+}
+
+/**
+ * Makes cluster clients that follow NOT_LEADER hints and retry: `raw` ones send Puts through a shared lean HTTP/2
+ * client (`connections` sessions per node), `connect` ones through the Connect client.
+ */
+export function clientFactory(
+  cluster: ProcessCluster,
+  kind: ClientKind,
+  connections = 1,
+): { client(): ClusterClient; close(): void } {
+  if (kind === 'connect') return { client: () => cluster.client(), close: () => {} };
+  const raw = new RawPutClient(cluster, connections);
+  return { client: () => cluster.client({ put: raw.put }), close: () => raw.close() };
 }
 
 /** Starts a kv cluster and waits for a leader; on failure the nodes' output is attached to the error. */
@@ -81,7 +109,7 @@ export interface ClosedLoopResult {
  * until `durationMs` has passed. Latencies (ms, send to acknowledgement) go to `latencies` when given.
  */
 export async function closedLoop(
-  cluster: ProcessCluster,
+  clients: { client(): ClusterClient },
   options: {
     readonly concurrency: number;
     readonly payload: Uint8Array;
@@ -97,7 +125,7 @@ export async function closedLoop(
   let ops = 0;
   await Promise.all(
     Array.from({ length: options.concurrency }, async (_, w) => {
-      const writer = new SessionWriter(cluster.client(), `${options.sessionPrefix}-${w}`);
+      const writer = new SessionWriter(clients.client(), `${options.sessionPrefix}-${w}`);
       for (let n = 0; performance.now() < deadline; n++) {
         const sent = performance.now();
         await writer.put(`k${(n * options.concurrency + w) % keySpace}`, options.payload);

@@ -354,10 +354,11 @@ export class ProcessCluster {
         { timeoutMs: options.timeoutMs ?? WAIT_DEADLINE_MS, what: 'a leader followed by every running node' },
       );
     } catch (error) {
-      throw new Error(`${(error as Error).message}; last statuses: ${describeStatuses(seen)}`, { cause: error });
+      throw new Error(`${(error as Error).message}; last statuses: ${describeStatuses(seen)}`, {
+        cause: error,
+      });
     }
   }
-
 
   /**
    * Waits until the nodes (default: the running members) report the same commit, applied and last index, with applied =
@@ -434,7 +435,6 @@ export class ProcessCluster {
     });
   }
 
-
   /** The WAL segment files of node `id`, in sequence order. */
   walSegments(id: number): string[] {
     const dir = join(this.node(id).dataDir, 'wal');
@@ -445,8 +445,8 @@ export class ProcessCluster {
   }
 
   /** A client that finds the leader, follows NOT_LEADER hints and retries retriable failures. */
-  client(): ClusterClient {
-    return new ClusterClient(this);
+  client(options: { put?: PutCall } = {}): ClusterClient {
+    return new ClusterClient(this, options);
   }
 
   /** Kills every node, closes client sessions, and deletes the data unless `keepData`. */
@@ -510,6 +510,12 @@ export function isRetriable(error: unknown): boolean {
   ].includes(e.code);
 }
 
+/** Sends one Put to node `node` (throws ConnectError-compatible errors). */
+export type PutCall = (
+  node: number,
+  request: { key: string; value: Uint8Array; clientId: string; sequence: bigint },
+) => Promise<PutResponse>;
+
 /** Counts of what a ClusterClient saw while retrying. */
 export interface ClientStats {
   notLeader: number;
@@ -526,7 +532,16 @@ export class ClusterClient {
   #target: number | undefined;
   #rotation = 0;
 
-  constructor(private readonly cluster: ProcessCluster) {}
+  readonly #putCall: PutCall;
+
+  /** `options.put` replaces how a Put reaches a node (e.g. a leaner HTTP/2 client in benchmarks). */
+  constructor(
+    private readonly cluster: ProcessCluster,
+    options: { put?: PutCall } = {},
+  ) {
+    this.#putCall =
+      options.put ?? ((node, request) => cluster.kv(node).put(request, { timeoutMs: CALL_TIMEOUT_MS }));
+  }
 
   /** The node the next call goes to first. */
   get target(): number | undefined {
@@ -538,24 +553,20 @@ export class ClusterClient {
     value: Uint8Array,
     session?: { clientId: string; sequence: bigint },
   ): Promise<PutResponse> {
-    return this.#call((kv) =>
-      kv.put(
-        { key, value, clientId: session?.clientId ?? '', sequence: session?.sequence ?? 0n },
-        { timeoutMs: CALL_TIMEOUT_MS },
-      ),
-    );
+    const request = { key, value, clientId: session?.clientId ?? '', sequence: session?.sequence ?? 0n };
+    return this.#call((node) => this.#putCall(node, request));
   }
 
   async get(key: string): Promise<GetResponse> {
-    return this.#call((kv) => kv.get({ key }, { timeoutMs: CALL_TIMEOUT_MS }));
+    return this.#call((node) => this.cluster.kv(node).get({ key }, { timeoutMs: CALL_TIMEOUT_MS }));
   }
 
-  async #call<T>(call: (kv: Client<typeof KvService>) => Promise<T>): Promise<T> {
+  async #call<T>(call: (node: number) => Promise<T>): Promise<T> {
     const deadline = Date.now() + OPERATION_DEADLINE_MS;
     for (;;) {
       const target = this.#pick();
       try {
-        return await call(this.cluster.kv(target));
+        return await call(target);
       } catch (error) {
         if (!isRetriable(error) || Date.now() > deadline) throw error;
         this.#onFailure(target, error);
@@ -565,7 +576,8 @@ export class ClusterClient {
   }
 
   #pick(): number {
-    if (this.#target !== undefined && this.cluster.node(this.#target).process !== undefined) return this.#target;
+    if (this.#target !== undefined && this.cluster.node(this.#target).process !== undefined)
+      return this.#target;
     const running = this.cluster.runningIds();
     if (running.length === 0) throw new Error('no node is running');
     this.#target = running[this.#rotation++ % running.length]!;
@@ -577,8 +589,9 @@ export class ClusterClient {
     if (detail?.condition === ControllerCondition.NOT_LEADER) {
       this.stats.notLeader++;
       const hinted = detail.leader === undefined ? 0 : Number(detail.leader.nodeId);
-      // No hint, or a hint back at the node that refused: ask another node.
-      this.#target = hinted !== 0 && hinted !== target ? hinted : undefined;
+      // No hint: ask another node. A hint at the node that refused is a leader whose first entry has not
+      // committed yet: ask it again.
+      this.#target = hinted !== 0 ? hinted : undefined;
       return;
     }
     if (detail === undefined) this.stats.unavailable++;

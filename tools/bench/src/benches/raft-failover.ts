@@ -6,10 +6,9 @@
 // (elections) while nothing is faulted and nothing is written.
 // Options: --trials (10) --rate <puts/s> (100) --idle-seconds (60) --nodes (3) --inflight (32)
 import { loadavg } from 'node:os';
-import type { ProcessCluster } from '@regent/consensus/testing';
-import { SessionWriter } from '@regent/consensus/testing';
+import { type ClusterClient, type ProcessCluster, SessionWriter } from '@regent/consensus/testing';
 import { type BenchResult, log, parseArgs, quantile, round } from '../machine.js';
-import { closeWithOutput, payloadOf, sleep, startCluster } from '../raft-load.js';
+import { clientFactory, closeWithOutput, payloadOf, sleep, startCluster } from '../raft-load.js';
 
 const defaults = { trials: 10, rate: 100, idleSeconds: 60, nodes: 3, inflight: 32 };
 
@@ -45,10 +44,10 @@ class RateWriter {
   #skipped = 0;
   readonly #done: Promise<void>;
 
-  constructor(cluster: ProcessCluster, rate: number, inflight: number) {
+  constructor(clients: { client(): ClusterClient }, rate: number, inflight: number) {
     const free = Array.from(
       { length: inflight },
-      (_, i) => new SessionWriter(cluster.client(), `failover-${i}`),
+      (_, i) => new SessionWriter(clients.client(), `failover-${i}`),
     );
     const payload = payloadOf(256);
     const intervalMs = 1000 / rate;
@@ -162,16 +161,17 @@ async function idleElections(
 export async function run(args: string[]): Promise<BenchResult> {
   const p = checkedParams(args);
   const cluster = await startCluster({ size: p.nodes });
+  const clients = clientFactory(cluster, 'raw');
   try {
     // A first write commits the leader's no-op and settles the cluster before the idle count starts.
-    await cluster.client().put('hello', payloadOf(16));
+    await clients.client().put('hello', payloadOf(16));
     await cluster.waitForConvergence();
     const loadAtIdle = loadavg()[0]!;
     log(`idle: counting elections for ${p.idleSeconds} s (load average ${loadAtIdle.toFixed(1)})`);
     const idle = await idleElections(cluster, p.idleSeconds);
     log(`idle: ${idle.elections} term changes, ${idle.leaderChanges} leader changes`);
 
-    const writer = new RateWriter(cluster, p.rate, p.inflight);
+    const writer = new RateWriter(clients, p.rate, p.inflight);
     const gaps: number[] = [];
     try {
       await waitForAcks(writer, p.rate, 30_000);
@@ -219,6 +219,7 @@ export async function run(args: string[]): Promise<BenchResult> {
     await closeWithOutput(cluster, error);
     throw error;
   } finally {
+    clients.close();
     await cluster.close();
   }
 }

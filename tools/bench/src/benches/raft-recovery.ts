@@ -5,7 +5,15 @@
 // Options: --entries (1000000) --snapshot-every-entries (100000) --concurrency (256) --payload (16) --nodes (3)
 //          --key-space (100000)
 import { type BenchResult, log, parseArgs, round } from '../machine.js';
-import { closedLoop, closeWithOutput, payloadOf, rssMb, sleep, startCluster } from '../raft-load.js';
+import {
+  clientFactory,
+  closedLoop,
+  closeWithOutput,
+  payloadOf,
+  rssMb,
+  sleep,
+  startCluster,
+} from '../raft-load.js';
 
 const defaults = {
   entries: 1_000_000,
@@ -59,6 +67,7 @@ export async function run(args: string[]): Promise<BenchResult> {
     logLevel: 'info',
     nodeArgs: ['--snapshot-every-entries', String(p.snapshotEveryEntries)],
   });
+  const clients = clientFactory(cluster, 'raw');
   try {
     const payload = payloadOf(p.payload);
     const writeStarted = performance.now();
@@ -75,7 +84,7 @@ export async function run(args: string[]): Promise<BenchResult> {
         chunkMs,
         Math.max(200, ((p.entries - written) / Math.max(written / elapsedS, 100)) * 1000),
       );
-      await closedLoop(cluster, {
+      await closedLoop(clients, {
         concurrency: p.concurrency,
         payload,
         durationMs: leftMs,
@@ -140,6 +149,7 @@ export async function run(args: string[]): Promise<BenchResult> {
     await closeWithOutput(cluster, error);
     throw error;
   } finally {
+    clients.close();
     await cluster.close();
   }
 }

@@ -2,11 +2,30 @@
 // child processes, WAL fsync on) driven from this process by a closed loop of session writers over HTTP/2.
 // Options: --concurrency <puts in flight> (64) --payload <value bytes> (256) --duration <s> (10) --warmup <s> (2)
 //          --nodes <cluster size> (3) --key-space <distinct keys> (100000)
+//          --client raw|connect (raw: lean HTTP/2 Connect-protocol puts; connect: the Connect client)
+//          --connections <HTTP/2 connections to the leader> (1)
 import { loadavg } from 'node:os';
 import { type BenchResult, log, parseArgs, round } from '../machine.js';
-import { closedLoop, closeWithOutput, payloadOf, Reservoir, startCluster } from '../raft-load.js';
+import {
+  clientFactory,
+  clientKind,
+  closedLoop,
+  closeWithOutput,
+  payloadOf,
+  Reservoir,
+  startCluster,
+} from '../raft-load.js';
 
-const defaults = { concurrency: 64, payload: 256, duration: 10, warmup: 2, nodes: 3, keySpace: 100_000 };
+const defaults = {
+  concurrency: 64,
+  payload: 256,
+  duration: 10,
+  warmup: 2,
+  nodes: 3,
+  keySpace: 100_000,
+  client: 'raw',
+  connections: 1,
+};
 
 const durationSecondsMax = 600;
 const concurrencyMax = 4096;
@@ -16,7 +35,7 @@ const payloadBytesMax = 64 * 1024;
 function checkedParams(args: string[]): typeof defaults {
   const p = parseArgs(args, defaults);
   const integerIn = (name: keyof typeof defaults, min: number, max: number): void => {
-    const v = p[name];
+    const v = p[name] as number;
     if (!Number.isInteger(v) || v < min || v > max)
       throw new Error(`--${name} must be an integer in [${min}, ${max}]`);
   };
@@ -24,6 +43,8 @@ function checkedParams(args: string[]): typeof defaults {
   integerIn('payload', 1, payloadBytesMax);
   integerIn('nodes', 1, nodesMax);
   integerIn('keySpace', 1, 10_000_000);
+  integerIn('connections', 1, 64);
+  clientKind(p.client);
   if (!(p.duration > 0 && p.duration <= durationSecondsMax))
     throw new Error(`--duration must be in (0, ${durationSecondsMax}]`);
   if (!(p.warmup >= 0 && p.warmup <= durationSecondsMax))
@@ -34,11 +55,12 @@ function checkedParams(args: string[]): typeof defaults {
 export async function run(args: string[]): Promise<BenchResult> {
   const p = checkedParams(args);
   const cluster = await startCluster({ size: p.nodes });
+  const clients = clientFactory(cluster, clientKind(p.client), p.connections);
   try {
     const payload = payloadOf(p.payload);
     const leader = await cluster.waitForLeader();
     log(`warm-up: ${p.warmup} s with ${p.concurrency} writers`);
-    await closedLoop(cluster, {
+    await closedLoop(clients, {
       concurrency: p.concurrency,
       payload,
       durationMs: p.warmup * 1000,
@@ -48,7 +70,7 @@ export async function run(args: string[]): Promise<BenchResult> {
     const loadAverage = loadavg()[0]!;
     log(`measuring: ${p.duration} s with ${p.concurrency} writers of ${p.payload}-byte values`);
     const latencies = new Reservoir();
-    const result = await closedLoop(cluster, {
+    const result = await closedLoop(clients, {
       concurrency: p.concurrency,
       payload,
       durationMs: p.duration * 1000,
@@ -66,6 +88,8 @@ export async function run(args: string[]): Promise<BenchResult> {
         durationSeconds: p.duration,
         warmupSeconds: p.warmup,
         keySpace: p.keySpace,
+        client: p.client,
+        connections: p.connections,
         fsync: true,
       },
       metrics: {
@@ -80,6 +104,7 @@ export async function run(args: string[]): Promise<BenchResult> {
     await closeWithOutput(cluster, error);
     throw error;
   } finally {
+    clients.close();
     await cluster.close();
   }
 }
