@@ -110,7 +110,10 @@ export class ProcessCluster {
   async #define(id: number, joined: boolean): Promise<ClusterNode> {
     if (this.#nodes.has(id)) throw new Error(`node ${id} exists`);
     let port = await freePort();
-    while ([...this.#nodes.values()].some((n) => n.port === port)) port = await freePort();
+    for (let attempt = 1; [...this.#nodes.values()].some((n) => n.port === port); attempt++) {
+      if (attempt > 100) throw new Error('no free port distinct from the cluster’s after 100 attempts');
+      port = await freePort();
+    }
     const node: ClusterNode = {
       id,
       port,
@@ -388,7 +391,10 @@ export class ProcessCluster {
     return reached.index;
   }
 
-  /** Moves leadership to `target` through the current leader; resolves with the new leader's term. */
+  /**
+   * Moves leadership to `target` through the current leader and waits until it serves reads; resolves with the new
+   * leader's term.
+   */
   async transferLeadership(target: number): Promise<bigint> {
     return retrying(`leadership moving to node ${target}`, async () => {
       const leader = await this.waitForLeader();
@@ -400,6 +406,9 @@ export class ProcessCluster {
       }
       const after = await this.waitForLeader();
       if (after.id !== target) throw new ConnectError(`leader is ${after.id}`, Code.Unavailable);
+      // Serving: a linearizable read succeeds once the new leader's first entry committed (before that it
+      // answers NOT_LEADER naming itself).
+      await this.kv(target).get({ key: 'regent-harness-probe' }, { timeoutMs: CALL_TIMEOUT_MS });
       return after.term;
     });
   }
@@ -416,8 +425,6 @@ export class ProcessCluster {
       remove: MembershipChange.REMOVE_NODE,
     }[change];
     const address = change === 'add-learner' || change === 'add-voter' ? this.node(nodeId).address : '';
-    // A removed node keeps running until the caller stops it; leader waits must not count on it any more.
-    if (change === 'remove') this.#removed.add(nodeId);
     const inEffect = async (leader: number): Promise<boolean> => {
       const peer = (await this.status(leader)).metadata?.peers.find((p) => Number(p.nodeId) === nodeId);
       if (change === 'remove') return peer === undefined;
@@ -425,7 +432,8 @@ export class ProcessCluster {
       return peer !== undefined && !peer.learner;
     };
     await retrying(`membership change ${change} ${nodeId}`, async () => {
-      const leader = await this.waitForLeader();
+      // Any node in the leader role will do (a wrong one answers NOT_LEADER): the node being removed may lead.
+      const leader = await this.#someLeader();
       // A retry after a lost answer must not propose the change twice.
       if (await inEffect(leader.id)) return;
       await this.consensus(leader.id).changeMembership(
@@ -433,6 +441,22 @@ export class ProcessCluster {
         { timeoutMs: 5_000 },
       );
     });
+    // A removed node keeps running until the caller stops it; leader waits no longer count on it.
+    if (change === 'remove') this.#removed.add(nodeId);
+  }
+
+  /** A running node in the leader role (the highest term if several claim it). */
+  async #someLeader(): Promise<{ id: number; term: bigint }> {
+    return waitFor(
+      async () => {
+        let best: { id: number; term: bigint } | undefined;
+        for (const [id, s] of await this.statuses(this.runningIds())) {
+          if (s.role === 'leader' && (best === undefined || s.term > best.term)) best = { id, term: s.term };
+        }
+        return best;
+      },
+      { timeoutMs: WAIT_DEADLINE_MS, what: 'a node in the leader role' },
+    );
   }
 
   /** The WAL segment files of node `id`, in sequence order. */
@@ -569,7 +593,7 @@ export class ClusterClient {
         return await call(target);
       } catch (error) {
         if (!isRetriable(error) || Date.now() > deadline) throw error;
-        this.#onFailure(target, error);
+        this.#onFailure(error);
       }
       await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
     }
@@ -584,7 +608,7 @@ export class ClusterClient {
     return this.#target;
   }
 
-  #onFailure(target: number, error: unknown): void {
+  #onFailure(error: unknown): void {
     const detail = readControllerError(error);
     if (detail?.condition === ControllerCondition.NOT_LEADER) {
       this.stats.notLeader++;
