@@ -7,7 +7,8 @@ describe('controller errors', () => {
   it('maps every condition, with RocketMQ codes 2000..2016 in order', () => {
     const values = Object.values(ControllerCondition).filter((v): v is number => typeof v === 'number');
     for (const v of values) expect(conditionTable[v as ControllerCondition]).toBeDefined();
-    for (let i = 1; i <= 17; i++) expect(conditionTable[i as ControllerCondition].rocketmqCode).toBe(1999 + i);
+    for (let i = 1; i <= 17; i++)
+      expect(conditionTable[i as ControllerCondition].rocketmqCode).toBe(1999 + i);
   });
 
   it('carries the condition and leader in the details and survives a wire round trip', () => {

@@ -105,18 +105,24 @@ describe('generated messages', () => {
     expect(messages.length).toBeGreaterThan(80);
   });
 
-  it.each(messages.map((m) => [m.typeName, m] as const))('%s round-trips through binary and JSON', (_, desc) => {
-    const message = populate(desc);
-    const binary = toBinary(desc, message);
-    expect(equals(desc, fromBinary(desc, binary), message)).toBe(true);
-    const json = toJson(desc, message);
-    expect(equals(desc, fromJson(desc, json), message)).toBe(true);
-    expect(equals(desc, fromJson(desc, JSON.parse(JSON.stringify(json))), message)).toBe(true);
-  });
+  it.each(messages.map((m) => [m.typeName, m] as const))(
+    '%s round-trips through binary and JSON',
+    (_, desc) => {
+      const message = populate(desc);
+      const binary = toBinary(desc, message);
+      expect(equals(desc, fromBinary(desc, binary), message)).toBe(true);
+      const json = toJson(desc, message);
+      expect(equals(desc, fromJson(desc, json), message)).toBe(true);
+      expect(equals(desc, fromJson(desc, JSON.parse(JSON.stringify(json))), message)).toBe(true);
+    },
+  );
 
   it('writes 64-bit integers as decimal strings in JSON', () => {
     const desc = messages.find((m) => m.typeName === 'regent.broker.v1.GetNextBrokerIdResponse')!;
-    const json = toJson(desc, create(desc, { nextBrokerId: 9007199254740993n } as never)) as Record<string, unknown>;
+    const json = toJson(desc, create(desc, { nextBrokerId: 9007199254740993n } as never)) as Record<
+      string,
+      unknown
+    >;
     expect(json.nextBrokerId).toBe('9007199254740993');
   });
 });
