@@ -40,19 +40,7 @@ export function callBudgetMs(callerTimeoutMs: number | undefined, capMs: number)
   return callerTimeoutMs === undefined ? capMs : Math.max(0, Math.min(callerTimeoutMs, capMs));
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts (never rejects; callers check the signal). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
+export { sleep } from '@regent/service-kit';
 
 export interface Backoff {
   readonly minMs: number;

@@ -17,3 +17,4 @@ export {
 export { createShutdown, type Shutdown } from './lifecycle.js';
 export { createLogger, createMetricsRegistry, newRequestId, REQUEST_ID_HEADER } from './observability.js';
 export { type HttpHandler, type RunningServer, type ServerOptions, startServer } from './server.js';
+export { sleep } from './timing.js';

@@ -148,6 +148,7 @@ async function callTyped(spec: RpcSpec, protocol: ClientProtocol, init: Init): P
       await call(request, { timeoutMs: 10_000 });
     } else if (method.methodKind === 'server_streaming') {
       const abort = new AbortController();
+      // A deadline, not a wait: a stream that sends nothing within 1 s (a watch of an idle state) counts as answered.
       const timer = setTimeout(() => abort.abort(), 1000);
       try {
         for await (const _ of call(request, { signal: abort.signal }) as AsyncIterable<unknown>) break;
