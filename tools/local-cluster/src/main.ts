@@ -105,7 +105,7 @@ async function main(config: ConfigOf<typeof schema>): Promise<void> {
     `  admin token: ${config.adminToken}    broker token: ${config.brokerToken}`,
     '  data folders:',
     ...plan.dataFolders.map((d) => `    ${d}`),
-    '  try: npx regentctl metadata --token ' + config.adminToken,
+    `  try: npx regentctl metadata --gateway ${new URL(plan.gatewayUrl).host} --token ${config.adminToken}`,
     'Ctrl-C stops everything; the data stays for the next start.',
     '',
   ];
