@@ -2,11 +2,11 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { Registry } from 'prom-client';
 import { createKvMachine } from './kv-machine.js';
-import { kvRoutes } from './kv-service.js';
+import { kvLeanHandlers, kvRoutes } from './kv-service.js';
 import type { StateMachineModule } from './module.js';
 import { createRaftMetrics, type RaftNodeHandle } from './raft-node.js';
 
-export function createKvModule(registry: Registry): StateMachineModule {
+export function createKvModule(registry: Registry, readMaxBytes: number): StateMachineModule {
   const machine = createKvMachine();
   const metrics = createRaftMetrics(registry);
   let node: RaftNodeHandle | undefined;
@@ -29,6 +29,10 @@ export function createKvModule(registry: Registry): StateMachineModule {
     routes: (router) => {
       if (node === undefined) throw new Error('kv module not attached');
       kvRoutes(node, machine, metrics)(router);
+    },
+    handlers: () => {
+      if (node === undefined) throw new Error('kv module not attached');
+      return kvLeanHandlers(node, metrics, readMaxBytes);
     },
     stop: async () => {},
   };

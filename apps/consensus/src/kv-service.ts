@@ -1,6 +1,9 @@
 // KvService: the Raft test/benchmark API (consensus started with --state-machine kv).
+
+import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
-import { KvService } from '@regent/proto/consensus';
+import { KvService, type PutRequest, type PutResponse, PutResponseSchema } from '@regent/proto/consensus';
+import { type HttpHandler, leanUnaryHandler } from '@regent/service-kit';
 import { encodePut, KEY_BYTES_MAX, type KvMachine, VALUE_BYTES_MAX } from './kv-machine.js';
 import type { RaftMetrics, RaftNodeHandle } from './raft-node.js';
 
@@ -11,30 +14,7 @@ export function kvRoutes(
 ): (r: ConnectRouter) => void {
   return (router) =>
     router.service(KvService, {
-      put: async (req) => {
-        if (req.key.length === 0 || Buffer.byteLength(req.key) > KEY_BYTES_MAX) {
-          throw new ConnectError(`key must be 1..${KEY_BYTES_MAX} bytes`, Code.InvalidArgument);
-        }
-        if (req.value.byteLength > VALUE_BYTES_MAX) {
-          throw new ConnectError(`value must be at most ${VALUE_BYTES_MAX} bytes`, Code.InvalidArgument);
-        }
-        node.requireLeader();
-        const end = metrics.proposalSeconds.startTimer();
-        try {
-          const result = (await node.runtime.propose(
-            encodePut(req.key, req.value, req.clientId, req.sequence),
-          ).applied) as {
-            index: number;
-          };
-          metrics.proposals.inc({ result: 'ok' });
-          end();
-          return { index: BigInt(result.index) };
-        } catch (error) {
-          const mapped = node.toConnectError(error);
-          metrics.proposals.inc({ result: Code[mapped.code] ?? 'error' });
-          throw mapped;
-        }
-      },
+      put: putImpl(node, metrics),
       get: async (req) => {
         node.requireLeader();
         try {
@@ -50,4 +30,48 @@ export function kvRoutes(
         };
       },
     });
+}
+
+/** KvService.Put: validate, propose, answer once applied here. */
+function putImpl(
+  node: RaftNodeHandle,
+  metrics: RaftMetrics,
+): (req: PutRequest) => Promise<Pick<PutResponse, 'index'>> {
+  return async (req) => {
+    if (req.key.length === 0 || Buffer.byteLength(req.key) > KEY_BYTES_MAX) {
+      throw new ConnectError(`key must be 1..${KEY_BYTES_MAX} bytes`, Code.InvalidArgument);
+    }
+    if (req.value.byteLength > VALUE_BYTES_MAX) {
+      throw new ConnectError(`value must be at most ${VALUE_BYTES_MAX} bytes`, Code.InvalidArgument);
+    }
+    node.requireLeader();
+    const end = metrics.proposalSeconds.startTimer();
+    try {
+      const result = (await node.runtime.propose(encodePut(req.key, req.value, req.clientId, req.sequence))
+        .applied) as { index: number };
+      metrics.proposals.inc({ result: 'ok' });
+      end();
+      return { index: BigInt(result.index) };
+    } catch (error) {
+      const mapped = node.toConnectError(error);
+      metrics.proposals.inc({ result: Code[mapped.code] ?? 'error' });
+      throw mapped;
+    }
+  };
+}
+
+/** The hot Put on the lean Connect-unary path (the router still serves every other form of it). */
+export function kvLeanHandlers(
+  node: RaftNodeHandle,
+  metrics: RaftMetrics,
+  readMaxBytes: number,
+): HttpHandler[] {
+  const put = putImpl(node, metrics);
+  return [
+    leanUnaryHandler({
+      method: KvService.method.put,
+      readMaxBytes,
+      handle: async (req) => create(PutResponseSchema, await put(req)),
+    }),
+  ];
 }

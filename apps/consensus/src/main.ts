@@ -24,7 +24,7 @@ const registry = createMetricsRegistry('consensus');
 const shutdown = createShutdown(logger);
 const module =
   config.stateMachine === 'kv'
-    ? createKvModule(registry)
+    ? createKvModule(registry, config.readMaxBytes)
     : createControllerModule({ config, logger, registry });
 const node = openRaftNode({ config, stateMachine: module.stateMachine, logger, registry });
 module.attach(node);
@@ -34,6 +34,7 @@ const server = await startServer({
   logger,
   metrics: registry,
   readMaxBytes: Math.max(config.readMaxBytes, 64 * 1024 * 1024),
+  handlers: module.handlers?.() ?? [],
   routes: (router) => {
     createRaftServiceRoutes({
       group: config.group,

@@ -3,6 +3,7 @@
 import type { ConnectRouter, ServiceImpl } from '@connectrpc/connect';
 import type { ConsensusService } from '@regent/proto/consensus';
 import type { StateMachine } from '@regent/raft-runtime';
+import type { HttpHandler } from '@regent/service-kit';
 import type { RaftNodeHandle } from './raft-node.js';
 
 export type ModuleConsensusImpl = Pick<
@@ -16,6 +17,8 @@ export interface StateMachineModule {
   attach(node: RaftNodeHandle): void;
   readonly consensus: ModuleConsensusImpl;
   routes?(router: ConnectRouter): void;
+  /** Lean handlers for hot RPCs, tried before the Connect router (called after `attach`). */
+  handlers?(): HttpHandler[];
   /** Extra readiness detail (e.g. liveness table warm). */
   readyDetail?(): Record<string, unknown>;
   stop(): Promise<void>;

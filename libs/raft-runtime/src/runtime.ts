@@ -275,11 +275,13 @@ export class RaftRuntime {
         this.#again = false;
         while (!this.#stopped && this.node.hasReady()) {
           const rd = this.node.ready();
-          await this.#persist(rd);
-          if (this.#stopped) return;
           // A membership change is in force once appended (thesis §4.1): dial new members before sending.
           if (rd.membership) this.#updatePeers();
-          this.#transport.send(rd.messages);
+          // A leader's appends leave before its own fsync, so its disk write overlaps the followers' (§10.2.1).
+          if (rd.sendBeforePersist) this.#transport.send(rd.messages);
+          await this.#persist(rd);
+          if (this.#stopped) return;
+          if (!rd.sendBeforePersist) this.#transport.send(rd.messages);
           this.#apply(rd);
           this.node.advance(rd);
           this.#afterAdvance(rd);

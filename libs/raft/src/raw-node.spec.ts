@@ -110,6 +110,45 @@ describe('Ready contract', () => {
     ]);
   });
 
+  test("a leader's Ready may send before persisting; votes, acknowledgements and a new term may not", () => {
+    const storage = MemoryStorage.bootstrap({ voters: [1, 2, 3] });
+    const n = { raft: createRaftNode({ id: 1, random: fixedRandom(), preVote: false }, storage), storage };
+    n.raft.campaign();
+    const campaign = drain(n);
+    expect(campaign.hardState).toMatchObject({ term: 2, vote: 1 });
+    expect(campaign.sendBeforePersist).toBe(false);
+    n.raft.step({ type: 'VoteResponse', from: 2, to: 1, term: 2, preVote: false, granted: true });
+    const elected = drain(n);
+    expect(elected.softState?.role).toBe('leader');
+    // Term and vote were made durable by the campaign's Ready: the appends may overlap the leader's fsync.
+    expect(elected.sendBeforePersist).toBe(true);
+    expect(elected.messages.some((m) => m.type === 'AppendEntries')).toBe(true);
+    n.raft.propose(bytes('x'));
+    const proposal = drain(n);
+    expect(proposal.entries).toHaveLength(1);
+    expect(proposal.sendBeforePersist).toBe(true);
+    // Sent before persisting, the entry still does not count for the leader until advance(): with no follower
+    // acknowledgement it is not committed.
+    expect(n.raft.status().commit).toBeLessThan(proposal.entries[0]!.index);
+  });
+
+  test("a follower's Ready never sends before persisting", () => {
+    const storage = MemoryStorage.bootstrap({ voters: [1, 2, 3] });
+    const n = { raft: createRaftNode({ id: 2, random: fixedRandom() }, storage), storage };
+    n.raft.step({
+      type: 'AppendEntries',
+      from: 1,
+      to: 2,
+      term: 2,
+      prevLogIndex: 1,
+      prevLogTerm: 1,
+      entries: [{ index: 2, term: 2, type: EntryType.Normal, data: bytes('a') }],
+      leaderCommit: 1,
+      readContext: 0,
+    });
+    expect(drain(n).sendBeforePersist).toBe(false);
+  });
+
   test('committed entries per Ready are bounded by maxCommittedSizePerReadyBytes', () => {
     const n = singleLeader({ maxCommittedSizePerReadyBytes: 40 });
     for (let i = 0; i < 5; i++) n.raft.propose(bytes('0123456789'));

@@ -43,7 +43,11 @@ export interface SoftState {
  *    commit index may refer to entries or the snapshot of this same Ready.
  * 2. **Send** `messages` (after updating the transport's peers from `membership` when present). Votes and
  *    append acknowledgements promise what step 1 persisted, so they must not leave before it completes;
- *    putting them in the same Ready is what orders them.
+ *    putting them in the same Ready is what orders them. Exception: when `sendBeforePersist` is true (a
+ *    leader whose term and vote are already durable) the messages may leave before or while step 1 runs, so
+ *    the leader's disk write overlaps its followers' (Raft thesis §10.2.1). That is safe because the leader
+ *    counts its own entries towards a commit only at `advance()`, after they are durable, and nothing in
+ *    these messages promises the leader's own persistence.
  * 3. **Apply**: restore the state machine from `snapshot` if present, then apply `committedEntries` in order
  *    (ConfChange entries need nothing: the core applied them when appended), then serve `readStates` (each
  *    one's index is applied by then) and fail the reads in `droppedReads`.
@@ -71,6 +75,11 @@ export interface Ready {
   readonly droppedReads: readonly number[];
   /** Entries, a snapshot, or term/vote changed: the writes of step 1 must be fsynced. */
   readonly mustSync: boolean;
+  /**
+   * The messages may be sent before step 1 completes: this node is the leader, no snapshot arrives, and term and
+   * vote are as already persisted. Only the fsync is overlapped; apply still waits for it.
+   */
+  readonly sendBeforePersist: boolean;
 }
 
 export interface ProgressStatus {
@@ -243,6 +252,8 @@ class RawNode implements RaftNode {
     const snapshot = r.log.unstable.snapshot;
     const committedEntries = r.log.nextCommittedEntries(r.cfg.maxCommittedSizePerReadyBytes);
     const appliedAfter = committedEntries.at(-1)?.index ?? snapshot?.metadata.index ?? r.log.applied;
+    const termAndVoteDurable =
+      hardState.term === this.prevHardState.term && hardState.vote === this.prevHardState.vote;
     const ready: Ready = {
       softState: sameSoftState(softState, this.prevSoftState) ? undefined : softState,
       hardState: sameHardState(hardState, this.prevHardState) ? undefined : hardState,
@@ -253,11 +264,8 @@ class RawNode implements RaftNode {
       committedEntries,
       readStates: takeReadStates(r, appliedAfter),
       droppedReads: r.droppedReads.splice(0, r.droppedReads.length),
-      mustSync:
-        entries.length > 0 ||
-        snapshot !== undefined ||
-        hardState.term !== this.prevHardState.term ||
-        hardState.vote !== this.prevHardState.vote,
+      mustSync: entries.length > 0 || snapshot !== undefined || !termAndVoteDurable,
+      sendBeforePersist: r.role === 'leader' && snapshot === undefined && termAndVoteDurable,
     };
     this.membershipAtReady = r.membership;
     this.outstanding = ready;

@@ -14,6 +14,12 @@ export {
   type StringOption,
   validateAddress,
 } from './config.js';
+export {
+  type LeanUnaryContext,
+  type LeanUnaryHandler,
+  type LeanUnaryOptions,
+  leanUnaryHandler,
+} from './lean-unary.js';
 export { createShutdown, type Shutdown } from './lifecycle.js';
 export { createLogger, createMetricsRegistry, newRequestId, REQUEST_ID_HEADER } from './observability.js';
 export { type HttpHandler, type RunningServer, type ServerOptions, startServer } from './server.js';

@@ -1,10 +1,19 @@
 // The controller state machine as a consensus-node module: the replicated machine, the leader's executor and
 // scans, the soft liveness table fed by gateways, and ConsensusService Submit / ReportHeartbeats / Watch.
+
+import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { LivenessTable } from '@regent/controller';
 import { toConnectError } from '@regent/proto';
 import { ControllerCondition } from '@regent/proto/common';
-import type { ControllerCommand } from '@regent/proto/consensus';
+import {
+  ConsensusService,
+  type ControllerCommand,
+  type SubmitRequest,
+  type SubmitResponse,
+  SubmitResponseSchema,
+} from '@regent/proto/consensus';
+import { leanUnaryHandler } from '@regent/service-kit';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ConsensusConfig } from '../config.js';
@@ -37,6 +46,35 @@ export function createControllerModule(options: {
     return executor;
   };
 
+  /** ConsensusService.Submit, shared by the Connect router and the lean unary path. */
+  const submit = async (req: SubmitRequest, timeoutMs: number | undefined): Promise<SubmitResponse> => {
+    const command = req.command;
+    const type = command?.command.case;
+    if (command === undefined || type === undefined) {
+      throw new ConnectError('command is required', Code.InvalidArgument);
+    }
+    const end = metrics.requestSeconds.startTimer({ type });
+    try {
+      const reply = await requireExecutor().submit(
+        req.clientId,
+        req.sequence,
+        command as ControllerCommand,
+        timeoutMs ?? config.requestTimeoutMs,
+      );
+      const status = reply.reply.case === 'error' ? ControllerCondition[reply.reply.value.condition] : 'ok';
+      metrics.requests.inc({ type, status: status ?? 'error' });
+      logger.debug({ requestId: req.requestId, type, status }, 'controller request');
+      return create(SubmitResponseSchema, { reply, appliedIndex: BigInt(machine.appliedIndex) });
+    } catch (error) {
+      const mapped = error instanceof ConnectError ? error : toConnectError(error as never);
+      metrics.requests.inc({ type, status: Code[mapped.code] ?? 'error' });
+      logger.info({ requestId: req.requestId, type, err: mapped.message }, 'controller request failed');
+      throw mapped;
+    } finally {
+      end();
+    }
+  };
+
   return {
     stateMachine: machine,
     attach: (node: RaftNodeHandle) => {
@@ -45,36 +83,7 @@ export function createControllerModule(options: {
       scanner.start();
     },
     consensus: {
-      submit: async (req, ctx) => {
-        const command = req.command;
-        const type = command?.command.case;
-        if (command === undefined || type === undefined) {
-          throw new ConnectError('command is required', Code.InvalidArgument);
-        }
-        const log = logger.child({ requestId: req.requestId, type });
-        const end = metrics.requestSeconds.startTimer({ type });
-        try {
-          const deadlineMs = ctx.timeoutMs() ?? config.requestTimeoutMs;
-          const reply = await requireExecutor().submit(
-            req.clientId,
-            req.sequence,
-            command as ControllerCommand,
-            deadlineMs,
-          );
-          const status =
-            reply.reply.case === 'error' ? ControllerCondition[reply.reply.value.condition] : 'ok';
-          metrics.requests.inc({ type, status: status ?? 'error' });
-          log.debug({ status }, 'controller request');
-          return { reply, appliedIndex: BigInt(machine.appliedIndex) };
-        } catch (error) {
-          const mapped = error instanceof ConnectError ? error : toConnectError(error as never);
-          metrics.requests.inc({ type, status: Code[mapped.code] ?? 'error' });
-          log.info({ err: mapped.message }, 'controller request failed');
-          throw mapped;
-        } finally {
-          end();
-        }
-      },
+      submit: (req, ctx) => submit(req, ctx.timeoutMs()),
       reportHeartbeats: (req) => {
         const result = liveness.report(req, Date.now());
         metrics.heartbeats.inc({ result: 'accepted' }, result.acceptedCount);
@@ -100,6 +109,13 @@ export function createControllerModule(options: {
         }
       },
     },
+    handlers: () => [
+      leanUnaryHandler({
+        method: ConsensusService.method.submit,
+        readMaxBytes: config.readMaxBytes,
+        handle: (req, ctx) => submit(req, ctx.timeoutMs),
+      }),
+    ],
     readyDetail: () => ({ serving: executor?.serving ?? false, watchers: machine.watch.subscriberCount }),
     stop: async () => {
       scanner?.stop();

@@ -42,6 +42,8 @@ export interface SimulationPlan {
   readonly snapshotEvery: number;
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
+  /** A leader sends its Ready's messages before persisting when the Ready allows it (as the runtime does). */
+  readonly sendBeforePersist: boolean;
 }
 
 export interface SimulationResult {
@@ -94,6 +96,7 @@ export function planFor(seed: number): SimulationPlan {
     snapshotEvery: rand.pick([0, 0, 3, 8, 20]),
     preVote: rand.chance(0.85),
     checkQuorum: rand.chance(0.85),
+    sendBeforePersist: rand.chance(0.7),
   };
 }
 
@@ -286,7 +289,13 @@ class Simulation {
     const raft = node.raft;
     if (!raft?.hasReady()) return;
     const ready = raft.ready();
-    const crashPoint = faults && this.rand.chance(this.plan.crashRate) ? this.rand.nextInt(5) : -1;
+    const crashPoint = faults && this.rand.chance(this.plan.crashRate) ? this.rand.nextInt(6) : -1;
+    // A leader may send before persisting (Ready.sendBeforePersist); a crash can then fall between the two.
+    const early = this.plan.sendBeforePersist && ready.sendBeforePersist;
+    if (early) {
+      for (const m of ready.messages) this.send(m);
+      if (this.crashAt(crashPoint, 5, node, 'after sending, before persisting')) return;
+    }
     if (ready.snapshot) node.storage.applySnapshot(ready.snapshot);
     if (this.crashAt(crashPoint, 0, node, 'after persisting the snapshot')) return;
     node.storage.append(ready.entries);
@@ -294,7 +303,7 @@ class Simulation {
     if (this.crashAt(crashPoint, 1, node, 'after persisting entries')) return;
     if (ready.hardState) node.storage.setHardState(ready.hardState);
     if (this.crashAt(crashPoint, 2, node, 'after persisting the hard state')) return;
-    for (const m of ready.messages) this.send(m);
+    if (!early) for (const m of ready.messages) this.send(m);
     if (this.crashAt(crashPoint, 3, node, 'after sending')) return;
     this.apply(node, ready);
     if (this.crashAt(crashPoint, 4, node, 'after applying')) return;
