@@ -98,6 +98,12 @@ export const consensusConfigSchema = {
     min: 0,
     default: 1000,
   }),
+  chaosSyncLedger: option.string({
+    description:
+      'FAULT INJECTION ONLY, never in production: keep a sync ledger (the bytes of each WAL/snapshot file known ' +
+      'durable) in this file, for the chaos tool to simulate a power failure after kill -9; empty: off',
+    default: '',
+  }),
   readMaxBytes: option.int({
     description: 'largest accepted request message in bytes',
     min: 1024,

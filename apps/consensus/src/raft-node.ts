@@ -97,8 +97,12 @@ export function openRaftNode(options: {
             data: options.stateMachine.snapshot(),
           }),
     metrics: { onSync: (ms) => syncSeconds.observe(ms / 1000) },
+    ...(config.chaosSyncLedger === '' ? {} : { syncLedgerPath: config.chaosSyncLedger }),
   });
   logger.info({ openReport: storage.openReport }, 'storage opened');
+  if (config.chaosSyncLedger !== '') {
+    logger.warn({ syncLedger: config.chaosSyncLedger }, 'fault injection: the WAL keeps a sync ledger');
+  }
   if (storage.openReport.tornTail !== undefined) {
     logger.warn({ tornTail: storage.openReport.tornTail }, 'WAL torn tail truncated');
   }

@@ -35,7 +35,13 @@ import {
   type SegmentState,
   type TornTail,
 } from './recovery.js';
-import { listSnapshotFiles, writeSnapshotFile, writeSnapshotFileSync } from './snapshot-file.js';
+import {
+  listSnapshotFiles,
+  snapshotFileBytes,
+  writeSnapshotFile,
+  writeSnapshotFileSync,
+} from './snapshot-file.js';
+import { SyncLedger } from './sync-ledger.js';
 import {
   createSegmentFile,
   decodeRecordAt,
@@ -75,6 +81,12 @@ export interface FileStorageOptions {
    */
   readonly bootstrap?: { readonly snapshot: Snapshot; readonly hardState: HardState };
   readonly metrics?: StorageMetricsHook;
+  /**
+   * FAULT INJECTION ONLY, never in production: a file in which the storage keeps its *sync ledger* — for every file
+   * of `dir`, how many of its bytes are known durable (see sync-ledger.ts). `loseUnsyncedWrites` reads it after a
+   * kill -9 to make `dir` look as after a power failure. Costs one small write and rename per sync.
+   */
+  readonly syncLedgerPath?: string;
 }
 
 /** Observes WAL syncs, e.g. to feed a Prometheus histogram. Must not throw. */
@@ -192,6 +204,8 @@ export class FileStorage implements Storage {
   readonly #layout: Layout;
   readonly #limits: Limits;
   readonly #metrics: StorageMetricsHook | undefined;
+  /** Fault injection only; updated after each fsync it reports, before anything may depend on that fsync. */
+  readonly #ledger: SyncLedger | undefined;
   readonly #index: LogIndex;
   readonly #cache: EntryCache;
   /** Oldest first; the last one is the active segment. */
@@ -231,7 +245,7 @@ export class FileStorage implements Storage {
     layout: Layout,
     limits: Limits,
     recovered: RecoveredState,
-    options: Pick<FileStorageOptions, 'bootstrap' | 'metrics'>,
+    options: Pick<FileStorageOptions, 'bootstrap' | 'metrics' | 'syncLedgerPath'>,
     openStarted: number,
   ) {
     this.#layout = layout;
@@ -251,6 +265,10 @@ export class FileStorage implements Storage {
     this.#snapshot = recovered.snapshot;
     this.#highWater = recovered.highWater;
     const bootstrapped = options.bootstrap !== undefined && this.#bootstrapIfPristine(options.bootstrap);
+    // recover() made everything it read durable and bootstrapping syncs what it writes: all of `dir` is durable now.
+    this.#ledger =
+      options.syncLedgerPath === undefined ? undefined : new SyncLedger(options.syncLedgerPath, layout.dir);
+    this.#ledger?.recordAll();
     this.openReport = Object.freeze({
       created: recovered.created,
       bootstrapped,
@@ -476,9 +494,7 @@ export class FileStorage implements Storage {
       );
       const logTerm = this.#index.term(index);
       assert(logTerm === term, `snapshot (${index}, term ${term}) but the log has term ${logTerm}`);
-      await this.#durably(() =>
-        writeSnapshotFile(this.#layout.snapDir, snapshot, this.#limits.snapshotBytesMax),
-      );
+      await this.#durably(() => this.#writeSnapshotFile(snapshot));
       this.#write([{ kind: 'snapshotMarker', index, term, dropLog: false }]);
       await this.sync();
       this.#snapshot = snapshot;
@@ -504,9 +520,7 @@ export class FileStorage implements Storage {
       );
       this.#applyingSnapshot = true;
       try {
-        await this.#durably(() =>
-          writeSnapshotFile(this.#layout.snapDir, snapshot, this.#limits.snapshotBytesMax),
-        );
+        await this.#durably(() => this.#writeSnapshotFile(snapshot));
         const matches = index <= this.#index.lastIndex && this.#index.term(index) === term;
         const records: WalRecord[] = [{ kind: 'snapshotMarker', index, term, dropLog: !matches }];
         // Invariant commit >= snapshot index: the snapshot's entries are committed by definition.
@@ -710,6 +724,7 @@ export class FileStorage implements Storage {
     const sealed = this.#active();
     fs.fdatasyncSync(this.#activeFd);
     this.#syncedSeq = this.#writeSeq;
+    this.#ledger?.durable(sealed.path, sealed.fileBytes);
     const firstIndex = next.kind === 'entry' ? next.entry.index : this.#index.lastIndex + 1;
     const created = createSegmentFile(
       this.#layout.walDir,
@@ -721,6 +736,7 @@ export class FileStorage implements Storage {
       },
       this.#limits.recordBytesMax,
     );
+    this.#ledger?.durable(created.path, created.fileBytes);
     const fd = fs.openSync(created.path, 'r+');
     this.#closeFd(this.#activeFd);
     this.#activeFd = fd;
@@ -739,11 +755,14 @@ export class FileStorage implements Storage {
     const seq = this.#writeSeq;
     if (seq <= this.#syncedSeq) return Promise.resolve();
     const fd = this.#activeFd;
+    const segment = this.#active();
+    const syncedBytes = segment.fileBytes;
     this.#syncingFds.add(fd);
     const started = performance.now();
     const promise = fdatasync(fd)
       .then(
         () => {
+          if (this.#segments.includes(segment)) this.#ledger?.durable(segment.path, syncedBytes);
           const durationMs = performance.now() - started;
           this.#syncCount++;
           this.#syncDurationMsTotal += durationMs;
@@ -887,7 +906,9 @@ export class FileStorage implements Storage {
       }
       await fs.promises.unlink(segment.path);
     }
-    if (dead.length > 0) await fsyncDir(this.#layout.walDir);
+    if (dead.length === 0) return;
+    await fsyncDir(this.#layout.walDir);
+    for (const segment of dead) this.#ledger?.deleted(segment.path);
   }
 
   /** Keeps the newest `snapshotsRetained` snapshot files. */
@@ -895,7 +916,15 @@ export class FileStorage implements Storage {
     const files = listSnapshotFiles(this.#layout.snapDir);
     const excess = files.slice(0, Math.max(0, files.length - this.#limits.snapshotsRetained));
     for (const file of excess) await fs.promises.unlink(file.path);
-    if (excess.length > 0) await fsyncDir(this.#layout.snapDir);
+    if (excess.length === 0) return;
+    await fsyncDir(this.#layout.snapDir);
+    for (const file of excess) this.#ledger?.deleted(file.path);
+  }
+
+  /** Writes `snapshot`'s file durably (see writeSnapshotFile). */
+  async #writeSnapshotFile(snapshot: Snapshot): Promise<void> {
+    const file = await writeSnapshotFile(this.#layout.snapDir, snapshot, this.#limits.snapshotBytesMax);
+    this.#ledger?.durable(file, snapshotFileBytes(snapshot));
   }
 }
 

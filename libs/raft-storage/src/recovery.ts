@@ -104,7 +104,21 @@ export function recover(layout: Layout, options: RecoveryOptions): RecoveredStat
     }
     return createFresh(layout, options.recordBytesMax);
   }
-  return replay(layout, options, snapshot, names);
+  const recovered = replay(layout, options, snapshot, names);
+  makeDurable(layout, recovered.activeFd);
+  return recovered;
+}
+
+/**
+ * After a kill -9 (no OS crash) the files may hold writes that were never synced — they are in the page cache — and
+ * replay read them: a vote, entries, a snapshot file renamed just before the kill. The node is about to act on what
+ * it read (answer votes, report its log), so it is made durable first: otherwise an OS crash after the restart could
+ * take back what the node already told its peers. Sealed segments were fdatasynced when sealed.
+ */
+function makeDurable(layout: Layout, activeFd: number): void {
+  fs.fdatasyncSync(activeFd);
+  fsyncDirSync(layout.walDir);
+  fsyncDirSync(layout.snapDir);
 }
 
 function removeTmpFiles(dir: string): void {

@@ -43,7 +43,9 @@
 // snapshot) or starts right after s, and none otherwise. At run time a sealed segment is deleted only when every
 // entry it holds is <= the compacted index, which never exceeds the snapshot index.
 //
-// Durability: `sync()` is one fdatasync of the active segment; sealed segments were fdatasynced when sealed.
+// Durability: `sync()` is one fdatasync of the active segment; sealed segments were fdatasynced when sealed. Opening
+// fdatasyncs the active segment and fsyncs wal/ and snap/ before the node acts on what replay read (after a kill -9,
+// unsynced writes survive in the page cache and would otherwise be read, acted on, then lost to an OS crash).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -127,6 +127,8 @@ export interface ConsensusNode {
   readonly id: number;
   readonly port: number;
   readonly dataDir: string;
+  /** The node's sync ledger (--chaos-sync-ledger): what of `dataDir` is durable, for the disk-loss fault. */
+  readonly syncLedgerPath: string;
   /** The address clients (gateways, pusher) use: this node's client proxy. */
   readonly clientProxy: FaultProxy;
   readonly service: Service;
@@ -231,6 +233,7 @@ export class ChaosCluster {
     const peers = [...ports.keys()].map((id) => `${id}=${clientProxies.get(id)!.address}`).join(',');
     for (const [id, port] of ports) {
       const dataDir = join(this.root, `consensus-${id}`);
+      const syncLedgerPath = join(this.root, `consensus-${id}.sync-ledger`);
       const overrides = [...ports.keys()]
         .filter((other) => other !== id)
         .map((other) => `${other}=${this.raftLinks.get(`${id}->${other}`)!.address}`)
@@ -250,6 +253,8 @@ export class ChaosCluster {
         dataDir,
         '--policy-address',
         this.policyLink.address,
+        '--chaos-sync-ledger',
+        syncLedgerPath,
         ...(this.options.consensusArgs ?? []),
       ];
       const service = new Service(
@@ -258,7 +263,7 @@ export class ChaosCluster {
         `http://127.0.0.1:${port}/healthz`,
         nowMs,
       );
-      this.nodes.push({ id, port, dataDir, clientProxy: clientProxies.get(id)!, service });
+      this.nodes.push({ id, port, dataDir, syncLedgerPath, clientProxy: clientProxies.get(id)!, service });
     }
     const consensusList = this.nodes.map((n) => n.clientProxy.address).join(',');
     for (let index = 0; index < (this.options.gateways ?? 2); index++) {

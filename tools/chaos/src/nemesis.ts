@@ -1,7 +1,10 @@
 // Applies a fault plan to a running system: each fault starts at its offset and is healed after its duration.
 // Several faults may touch one proxy (a delay on node 2 and an isolated node 1 share the link 1→2): each link keeps
 // the set of faults on it and applies their union (blackholes merge, the largest delay and reset probability win).
+// A disk-loss kills a consensus node and, while it is down, rewrites its data dir as a power failure would leave it.
 import { setMaxListeners } from 'node:events';
+import { basename } from 'node:path';
+import { loseUnsyncedWrites, type PowerLossReport, type UnsyncedTail } from '@regent/raft-storage/testing';
 import type { ChaosCluster } from './cluster.js';
 import type { FaultProxy, LinkFault } from './proxy.js';
 import { describeFault, type Fault } from './schedule.js';
@@ -31,8 +34,35 @@ function merge(faults: Iterable<LinkFault>): LinkFault {
   return { ...(blackhole === undefined ? {} : { blackhole }), delayMs, jitterMs, resetProbability };
 }
 
+/** One disk-loss: which node, and what its storage lost. */
+export interface DiskLoss {
+  readonly target: string;
+  readonly report: PowerLossReport;
+}
+
+/** What the disk-loss fault's `tail` fields mean to the storage. */
+export function unsyncedTailOf(f: Fault): UnsyncedTail {
+  if (f.tail === 'torn') return { kind: 'torn', keptFraction: f.keptFraction ?? 0 };
+  return { kind: f.tail ?? 'cut' };
+}
+
+/** One log line on a disk-loss. */
+export function describeDiskLoss(report: PowerLossReport): string {
+  if (!report.ledgerFound) return 'no sync ledger: nothing lost';
+  const lost = [
+    ...report.truncated.map((t) => `${basename(t.file)} ${t.fromBytes}→${t.toBytes} bytes`),
+    ...report.zeroed.map((z) => `${basename(z.file)} ${z.bytes} bytes zeroed from ${z.fromByte}`),
+    ...report.deleted.map((file) => `${basename(file)} deleted`),
+    ...report.shorterThanDurable.map(
+      (s) => `${basename(s.file)} SHORTER than durable (${s.bytes} < ${s.durable})`,
+    ),
+  ];
+  return lost.length === 0 ? 'every byte was durable' : lost.join(', ');
+}
+
 export class Nemesis {
   readonly injected: InjectedFault[] = [];
+  readonly diskLosses: DiskLoss[] = [];
   readonly #linkFaults = new Map<FaultProxy, Map<number, LinkFault>>();
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #heals = new Map<number, () => void | Promise<void>>();
@@ -174,6 +204,19 @@ export class Nemesis {
         if (service === undefined) throw new Error(`no process ${f.target}`);
         await service.kill();
         return () => service.restart();
+      }
+      case 'disk-loss': {
+        const node = this.cluster.nodes.find((n) => n.service.name === f.target);
+        if (node === undefined) throw new Error(`no consensus node ${f.target}`);
+        await node.service.kill();
+        const report = loseUnsyncedWrites({
+          dir: node.dataDir,
+          ledgerPath: node.syncLedgerPath,
+          tail: unsyncedTailOf(f),
+        });
+        this.diskLosses.push({ target: f.target, report });
+        this.log(`  ${f.target} after the power failure: ${describeDiskLoss(report)}`);
+        return () => node.service.restart();
       }
       case 'pause': {
         const service = this.cluster.services().find((s) => s.name === f.target);

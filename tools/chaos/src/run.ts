@@ -266,7 +266,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
             message: `the system did not recover after the heal: ${runError}`,
           },
         ];
-  const violations = [...report.violations, ...crashes, ...unfinished];
+  // A power failure may lose only what was never durable: a file shorter than its durable length is a storage bug.
+  const durableLost: Violation[] = nemesis.diskLosses.flatMap((loss) =>
+    loss.report.shorterThanDurable.map((s) => ({
+      checker: 'durability' as const,
+      group: '',
+      message: `${loss.target}: ${s.file} has ${s.bytes} bytes but ${s.durable} were durable`,
+    })),
+  );
+  const violations = [...report.violations, ...crashes, ...unfinished, ...durableLost];
   const details = violations.flatMap((v) => [
     `[${v.checker}] ${v.group} ${v.message}`,
     ...excerpt(recorder.operations, v.operationIds ?? []).map((line) => `    ${line}`),
@@ -307,6 +315,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       faultsInjected: injected.length,
       faultsFailed: nemesis.injected.length - injected.length,
       ...faultsByKind,
+      diskLossBytesDropped: nemesis.diskLosses.reduce(
+        (sum, { report: r }) =>
+          sum +
+          r.truncated.reduce((n, t) => n + t.fromBytes - t.toBytes, 0) +
+          r.zeroed.reduce((n, z) => n + z.bytes, 0),
+        0,
+      ),
+      diskLossFilesDeleted: nemesis.diskLosses.reduce((sum, loss) => sum + loss.report.deleted.length, 0),
+      diskLossWithoutLedger: nemesis.diskLosses.filter((loss) => !loss.report.ledgerFound).length,
       okOperations: ops.filter((o) => o.output.type === 'ok').length,
       adminElections: workload.adminElections,
       heartbeatsSent: workload.brokers.reduce((sum, b) => sum + b.heartbeatsSent, 0),

@@ -31,6 +31,7 @@ describe('planFaults', () => {
         const nodesDown = active.filter(
           (x) =>
             x.kind === 'isolate-node' ||
+            x.kind === 'disk-loss' ||
             (x.target.startsWith('consensus-') && (x.kind === 'kill' || x.kind === 'pause')),
         );
         expect(nodesDown.length).toBeLessThanOrEqual(1);
@@ -50,6 +51,7 @@ describe('planFaults', () => {
         'clients-cut',
         'clock-jump',
         'delay',
+        'disk-loss',
         'isolate-node',
         'kill',
         'master-isolate',
@@ -61,5 +63,23 @@ describe('planFaults', () => {
         'resets',
       ].sort(),
     );
+  });
+
+  it('puts a power failure (disk-loss) of a consensus node into every --quick plan', () => {
+    const tails = new Set<string>();
+    for (let seed = 1; seed <= 50; seed++) {
+      const plan = planFaults(topology, { seed, durationMs: 75_000 });
+      const losses = plan.filter((f) => f.kind === 'disk-loss');
+      expect(losses.length, `seed ${seed}`).toBeGreaterThan(0);
+      for (const f of losses) {
+        expect(['consensus-1', 'consensus-2', 'consensus-3']).toContain(f.target);
+        tails.add(f.tail!);
+        if (f.tail === 'torn') {
+          expect(f.keptFraction).toBeGreaterThanOrEqual(0);
+          expect(f.keptFraction).toBeLessThan(1);
+        } else expect(f.keptFraction).toBeUndefined();
+      }
+    }
+    expect([...tails].sort()).toEqual(['cut', 'torn', 'zeroed']);
   });
 });

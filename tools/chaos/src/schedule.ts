@@ -2,14 +2,19 @@
 // same faults on the same targets at the same offsets for the same durations. Timing is wall-clock, so a replay
 // repeats the plan, not the exact interleaving of messages and operations.
 //
-// Not in the menu: losing the un-fsynced tail of a crashed node's WAL. The WAL fsyncs before anything is
-// acknowledged or sent, so kill -9 (no OS crash) loses nothing; modelling an OS crash needs the size of the WAL at
-// its last successful fsync, which libs/raft-storage does not expose to another process (see README.md).
+// Every plan that takes a consensus node away at least once holds a `disk-loss` (a power failure on one node): if the
+// draw brought none, the first consensus kill (else pause, else isolation) becomes one, so even --quick runs it.
 import { createRng, type Rng } from './random.js';
 
 export type FaultKind =
   /** kill -9 a process; restart it (same flags, same data) when the fault ends. */
   | 'kill'
+  /**
+   * A power failure on one consensus node: kill -9, then its storage loses what was not durable — per the sync
+   * ledger the node keeps (--chaos-sync-ledger), files not durably created are deleted and each file loses the bytes
+   * past its last completed fsync (`tail`: cut there, a torn prefix kept, or zeroed) — then restart when it ends.
+   */
+  | 'disk-loss'
   /** SIGSTOP a process (an event-loop stall); SIGCONT when the fault ends. */
   | 'pause'
   /** Cut every Raft link of one consensus node, both directions. */
@@ -65,6 +70,10 @@ export interface Fault {
   readonly offsetMs?: number;
   /** For broker-kill: the broker also loses its identity file and registers anew (a new broker id). */
   readonly wipe?: boolean;
+  /** For disk-loss: what survives of the bytes written after the last fsync. */
+  readonly tail?: 'cut' | 'torn' | 'zeroed';
+  /** For disk-loss with a torn tail: the fraction of the unsynced bytes kept, in [0, 1). */
+  readonly keptFraction?: number;
 }
 
 export interface Topology {
@@ -95,6 +104,7 @@ interface Weighted {
 
 const MENU: readonly Weighted[] = [
   { kind: 'kill', weight: 5 },
+  { kind: 'disk-loss', weight: 2 },
   { kind: 'pause', weight: 3 },
   { kind: 'isolate-node', weight: 3 },
   { kind: 'one-way', weight: 2 },
@@ -114,7 +124,7 @@ const MENU: readonly Weighted[] = [
 /** Faults that take a consensus node away: at most one of them at a time keeps a quorum most of the time. */
 function takesNode(f: Fault): boolean {
   const nodeProcess = f.target.startsWith('consensus-') && (f.kind === 'kill' || f.kind === 'pause');
-  return nodeProcess || f.kind === 'isolate-node';
+  return nodeProcess || f.kind === 'isolate-node' || f.kind === 'disk-loss';
 }
 
 function pickKind(rng: Rng): FaultKind {
@@ -149,6 +159,13 @@ function makeFault(rng: Rng, t: Topology, kind: FaultKind, index: number, atMs: 
       return { ...base, target: rng.pick(processTargets(t)), durationMs: rng.int(1_000, 8_000) };
     case 'pause':
       return { ...base, target: rng.pick(processTargets(t)), durationMs: rng.int(500, 4_000) };
+    case 'disk-loss':
+      return {
+        ...base,
+        target: `consensus-${node()}`,
+        durationMs: rng.int(1_000, 8_000),
+        ...diskLossTail(rng),
+      };
     case 'isolate-node':
     case 'clients-cut':
     case 'reply-loss':
@@ -182,6 +199,25 @@ function makeFault(rng: Rng, t: Topology, kind: FaultKind, index: number, atMs: 
   }
 }
 
+function diskLossTail(rng: Rng): Pick<Fault, 'tail' | 'keptFraction'> {
+  const tail = rng.pick(['cut', 'cut', 'torn', 'zeroed'] as const);
+  return tail === 'torn' ? { tail, keptFraction: Math.floor(rng.next() * 100) / 100 } : { tail };
+}
+
+/** The first fault that takes a consensus node away becomes a disk-loss of that node, unless the plan has one. */
+function withDiskLoss(plan: Fault[], rng: Rng): Fault[] {
+  if (plan.some((f) => f.kind === 'disk-loss')) return plan;
+  const nodeFault = (kind: FaultKind): number =>
+    plan.findIndex((f) => f.kind === kind && (kind === 'isolate-node' || f.target.startsWith('consensus-')));
+  const at = [nodeFault('kill'), nodeFault('pause'), nodeFault('isolate-node')].find((i) => i >= 0);
+  if (at === undefined) return plan;
+  const f = plan[at]!;
+  const target = f.kind === 'isolate-node' ? `consensus-${f.target}` : f.target;
+  const { index, atMs, durationMs } = f;
+  plan[at] = { index, atMs, durationMs, kind: 'disk-loss', target, ...diskLossTail(rng) };
+  return plan;
+}
+
 /** The fault plan for `options.seed` on `topology`. */
 export function planFaults(topology: Topology, options: PlanOptions): Fault[] {
   const rng = createRng(options.seed).fork('schedule');
@@ -204,7 +240,7 @@ export function planFaults(topology: Topology, options: PlanOptions): Fault[] {
     if (!clash && fault.durationMs >= 200) plan.push(fault);
     atMs += rng.int(gapMsMin, gapMsMax);
   }
-  return plan;
+  return withDiskLoss(plan, createRng(options.seed).fork('disk-loss'));
 }
 
 /** One line per fault, for the log. */
@@ -215,6 +251,8 @@ export function describeFault(f: Fault): string {
     f.resetProbability === undefined ? '' : ` reset p=${f.resetProbability}`,
     f.offsetMs === undefined ? '' : ` clock ${f.offsetMs > 0 ? '+' : ''}${f.offsetMs} ms`,
     f.wipe === true ? ' (identity lost)' : '',
+    f.tail === undefined ? '' : ` unsynced tail ${f.tail}`,
+    f.keptFraction === undefined ? '' : ` (${Math.round(f.keptFraction * 100)}% kept)`,
   ].join('');
   return `#${f.index} +${(f.atMs / 1000).toFixed(1)}s ${f.kind} ${f.target}${extra} for ${(f.durationMs / 1000).toFixed(1)}s`;
 }
