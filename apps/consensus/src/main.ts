@@ -1,6 +1,6 @@
 // apps/consensus: one Raft node with the controller (or kv) state machine. Wiring only.
 import { ConsensusService } from '@regent/proto/consensus';
-import { createRaftServiceRoutes } from '@regent/raft-runtime';
+import { createRaftServiceRoutes, createRaftStreamHandler } from '@regent/raft-runtime';
 import {
   createLogger,
   createMetricsRegistry,
@@ -28,19 +28,26 @@ const module =
     : createControllerModule({ config, logger, registry });
 const node = openRaftNode({ config, stateMachine: module.stateMachine, logger, registry });
 module.attach(node);
+const raftService = {
+  group: config.group,
+  runtime: () => node.runtime,
+  onBadMessage: (error: unknown) => logger.warn({ err: error }, 'dropped a bad raft message'),
+};
 const server = await startServer({
   host: config.host,
   port: config.port,
   logger,
   metrics: registry,
   readMaxBytes: Math.max(config.readMaxBytes, 64 * 1024 * 1024),
-  handlers: module.handlers?.() ?? [],
+  handlers: [
+    createRaftStreamHandler({
+      ...raftService,
+      readMaxBytes: Math.max(config.readMaxBytes, 64 * 1024 * 1024),
+    }),
+    ...(module.handlers?.() ?? []),
+  ],
   routes: (router) => {
-    createRaftServiceRoutes({
-      group: config.group,
-      runtime: () => node.runtime,
-      onBadMessage: (error) => logger.warn({ err: error }, 'dropped a bad raft message'),
-    })(router);
+    createRaftServiceRoutes(raftService)(router);
     router.service(ConsensusService, { ...nodeServiceImpl(node), ...module.consensus });
     module.routes?.(router);
   },

@@ -1,5 +1,6 @@
 // @regent/raft-runtime: drives the pure Raft core with real I/O — timers, durable storage, Connect transport.
 export { entryFromWire, entryToWire, messageFromWire, messageToWire, WireDecodeError } from './codec.js';
+export { EnvelopeError, EnvelopeReader, encodeEnvelope } from './envelope.js';
 export {
   ProposalOutcomeUnknownError,
   RaftRuntime,
@@ -9,7 +10,7 @@ export {
   RuntimeStoppedError,
   type StateMachine,
 } from './runtime.js';
-export { createRaftServiceRoutes } from './service.js';
+export { createRaftServiceRoutes, createRaftStreamHandler, type RaftServiceOptions } from './service.js';
 export { chunkSnapshot, SNAPSHOT_CHUNK_BYTES, SnapshotAssembler } from './snapshot-chunks.js';
 export {
   type ConnectTransportOptions,

@@ -9,7 +9,7 @@ import { createLogger, createMetricsRegistry, type RunningServer, startServer } 
 import { freePort, waitFor } from '@regent/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RaftRuntime, type StateMachine } from './runtime.js';
-import { createRaftServiceRoutes } from './service.js';
+import { createRaftServiceRoutes, createRaftStreamHandler } from './service.js';
 import { createConnectPeerTransport } from './transport.js';
 
 interface TestNode {
@@ -75,6 +75,12 @@ beforeAll(async () => {
       logger: createLogger('t', 'silent'),
       metrics: createMetricsRegistry('t'),
       routes: createRaftServiceRoutes({ group: 't', runtime: () => runtime }),
+      // Node 1 reads peer streams through the Connect router, the others through the lean handler: the two
+      // must be interchangeable on the wire.
+      handlers:
+        id === 1
+          ? []
+          : [createRaftStreamHandler({ group: 't', runtime: () => runtime, readMaxBytes: 1 << 26 })],
     });
     nodes.push({ id, runtime, server, applied });
   }

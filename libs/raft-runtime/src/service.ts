@@ -1,7 +1,16 @@
 // The server side of the Raft peer API: decodes batches and feeds them to the runtime. A malformed message is
 // dropped (counted) and the rest of the batch still delivered; a batch for another group is refused.
+//
+// Two ways in: the Connect router (Send, and Stream in every protocol), and a lean handler for the hot path, the
+// Connect-protocol binary Stream the peer transport opens, read straight off HTTP/2 without the router's
+// per-message machinery. Both speak the same wire format.
+import type * as http from 'node:http';
+import type * as http2 from 'node:http2';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
-import { RaftService } from '@regent/proto/raft';
+import { codeToString } from '@connectrpc/connect/protocol-connect';
+import { type RaftMessage, RaftService, StreamRequestSchema, StreamResponseSchema } from '@regent/proto/raft';
+import { EnvelopeReader, encodeEnvelope, FLAG_COMPRESSED, FLAG_END_STREAM } from './envelope.js';
 import type { RaftRuntime } from './runtime.js';
 
 export interface RaftServiceOptions {
@@ -12,8 +21,11 @@ export interface RaftServiceOptions {
   readonly batchMessagesMax?: number;
 }
 
-export function createRaftServiceRoutes(options: RaftServiceOptions): (router: ConnectRouter) => void {
-  const deliver = (group: string, messages: readonly Parameters<RaftRuntime['receive']>[0][]): number => {
+/** Feeds one batch to the runtime; returns how many messages it accepted. Throws ConnectError on a bad batch. */
+function createDelivery(
+  options: RaftServiceOptions,
+): (group: string, messages: readonly RaftMessage[]) => number {
+  return (group, messages) => {
     if (group !== options.group) {
       throw new ConnectError(
         `raft group ${JSON.stringify(group)} is not ${options.group}`,
@@ -36,6 +48,10 @@ export function createRaftServiceRoutes(options: RaftServiceOptions): (router: C
     }
     return accepted;
   };
+}
+
+export function createRaftServiceRoutes(options: RaftServiceOptions): (router: ConnectRouter) => void {
+  const deliver = createDelivery(options);
   return (router) => {
     router.service(RaftService, {
       send: (req) => ({ acceptedCount: deliver(req.group, req.messages) }),
@@ -46,4 +62,86 @@ export function createRaftServiceRoutes(options: RaftServiceOptions): (router: C
       },
     });
   };
+}
+
+type AnyRequest = http.IncomingMessage | http2.Http2ServerRequest;
+type AnyResponse = http.ServerResponse | http2.Http2ServerResponse;
+
+const STREAM_PATH = `/${RaftService.typeName}/${RaftService.method.stream.name}`;
+const STREAM_CONTENT_TYPE = 'application/connect+proto';
+
+/**
+ * The lean Stream handler: answers POSTs of the Connect binary, uncompressed form of RaftService.Stream (returns
+ * false for anything else, which then goes to the router). Batches are delivered as their envelopes complete;
+ * a refused batch ends the stream with the error, as the router would.
+ */
+export function createRaftStreamHandler(
+  options: RaftServiceOptions & { readonly readMaxBytes: number },
+): (req: AnyRequest, res: AnyResponse) => boolean {
+  const deliver = createDelivery(options);
+  return (req, res) => {
+    if (req.method !== 'POST' || req.url !== STREAM_PATH) return false;
+    if (req.headers['content-type'] !== STREAM_CONTENT_TYPE) return false;
+    const encoding = req.headers['connect-content-encoding'];
+    if (encoding !== undefined && encoding !== 'identity') return false;
+    const reader = new EnvelopeReader(options.readMaxBytes);
+    let accepted = 0n;
+    let finished = false;
+    const finish = (error: ConnectError | undefined): void => {
+      if (finished) return;
+      finished = true;
+      req.removeAllListeners('data');
+      res.writeHead(200, { 'content-type': STREAM_CONTENT_TYPE });
+      if (error === undefined) {
+        res.write(
+          encodeEnvelope(
+            0,
+            toBinary(StreamResponseSchema, create(StreamResponseSchema, { acceptedCount: accepted })),
+          ),
+        );
+      }
+      res.end(encodeEnvelope(FLAG_END_STREAM, endStreamJson(error)));
+      if (error !== undefined) req.resume();
+    };
+    req.on('data', (chunk: Buffer) => {
+      try {
+        for (const envelope of reader.push(chunk)) {
+          if ((envelope.flags & FLAG_COMPRESSED) !== 0) {
+            throw new ConnectError('compressed messages are not accepted', Code.InvalidArgument);
+          }
+          let batch: ReturnType<typeof decodeBatch>;
+          try {
+            batch = decodeBatch(envelope.payload);
+          } catch (error) {
+            throw new ConnectError(`parse binary: ${(error as Error).message}`, Code.InvalidArgument);
+          }
+          accepted += BigInt(deliver(batch.group, batch.messages));
+        }
+      } catch (error) {
+        finish(error instanceof ConnectError ? error : new ConnectError(String(error), Code.InvalidArgument));
+      }
+    });
+    req.on('end', () => {
+      finish(
+        reader.bufferedBytes > 0
+          ? new ConnectError('stream ended inside a message', Code.InvalidArgument)
+          : undefined,
+      );
+    });
+    req.on('error', () => {
+      finished = true;
+    });
+    return true;
+  };
+}
+
+function decodeBatch(payload: Uint8Array) {
+  return fromBinary(StreamRequestSchema, payload);
+}
+
+function endStreamJson(error: ConnectError | undefined): Uint8Array {
+  if (error === undefined) return new TextEncoder().encode('{}');
+  return new TextEncoder().encode(
+    JSON.stringify({ error: { code: codeToString(error.code), message: error.rawMessage } }),
+  );
 }

@@ -3,7 +3,7 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
 import { connectErrorOf, readControllerError } from '@regent/proto';
-import { ControllerCondition } from '@regent/proto/common';
+import { ControllerCondition, NodeRefSchema } from '@regent/proto/common';
 import { KvService, type PutRequest, PutRequestSchema } from '@regent/proto/consensus';
 import { afterEach, describe, expect, it } from 'vitest';
 import { leanUnaryHandler } from './lean-unary.js';
@@ -20,7 +20,7 @@ afterEach(async () => {
 async function put(request: PutRequest, timeoutMs: number | undefined) {
   if (request.key === 'not-leader') {
     throw connectErrorOf(ControllerCondition.NOT_LEADER, 'ask node 2', {
-      leader: { nodeId: 2n, address: '127.0.0.1:9' },
+      leader: create(NodeRefSchema, { nodeId: 2n, address: '127.0.0.1:9' }),
     });
   }
   if (request.key === 'crash') throw new Error('boom');
@@ -90,7 +90,10 @@ describe('leanUnaryHandler', () => {
       leader: { nodeId: 2n, address: '127.0.0.1:9' },
     });
     const crash = await client.put({ key: 'crash' }).catch((e: unknown) => ConnectError.from(e));
-    const json = createClient(KvService, createConnectTransport({ baseUrl: url, useBinaryFormat: false }));
+    const json = createClient(
+      KvService,
+      createConnectTransport({ baseUrl: url, httpVersion: '1.1', useBinaryFormat: false }),
+    );
     const routed = await json.put({ key: 'crash' }).catch((e: unknown) => ConnectError.from(e));
     expect(lean.served()).toBe(2);
     expect((crash as ConnectError).code).toBe(Code.Internal);
