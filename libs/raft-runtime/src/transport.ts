@@ -161,71 +161,82 @@ class PeerSender {
       createConnection: () => net.connect({ host, port, noDelay: true }),
     });
     this.#session = session;
-    const broken = new Promise<never>((_, reject) => {
-      const fail = (error?: Error): void =>
-        reject(error ?? new Error(`connection to ${this.address} closed`));
-      session.once('error', fail);
-      session.once('close', () => fail());
-      session.once('goaway', () => fail());
-      const ping = setInterval(() => {
-        const timeout = setTimeout(
-          () => fail(new Error(`ping to ${this.address} timed out`)),
-          PING_TIMEOUT_MS,
-        );
+    // One failure slot and one wake-up callback (no promise per wait: a race against a long-lived promise would
+    // leave a reaction on it per batch).
+    let failure: Error | undefined;
+    let writable = true;
+    let ping: NodeJS.Timeout | undefined;
+    let pingTimeout: NodeJS.Timeout | undefined;
+    const fail = (error?: Error): void => {
+      failure ??= error ?? new Error(`connection to ${this.address} closed`);
+      clearInterval(ping);
+      clearTimeout(pingTimeout);
+      this.#wake?.();
+    };
+    session.once('error', fail);
+    session.once('close', () => fail());
+    session.once('goaway', () => fail());
+    ping = setInterval(() => {
+      // The session may be gone between ticks (the stream broke): never ping a dead session.
+      if (session.destroyed || session.closed || pingTimeout !== undefined) return;
+      try {
         const sent = session.ping((error) => {
-          clearTimeout(timeout);
+          clearTimeout(pingTimeout);
+          pingTimeout = undefined;
           if (error) fail(error);
         });
-        if (!sent) clearTimeout(timeout);
-      }, PING_INTERVAL_MS);
-      session.once('close', () => clearInterval(ping));
-    });
-    broken.catch(() => {});
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': STREAM_PATH,
-      'content-type': 'application/connect+proto',
-      'connect-protocol-version': '1',
-    });
-    const ended = new Promise<never>((_, reject) => {
-      stream.once('error', reject);
-      stream.once('close', () => reject(new Error(`stream to ${this.address} closed`)));
+        if (sent) {
+          pingTimeout = setTimeout(
+            () => fail(new Error(`ping to ${this.address} timed out`)),
+            PING_TIMEOUT_MS,
+          );
+        }
+      } catch (error) {
+        fail(error as Error);
+      }
+    }, PING_INTERVAL_MS);
+    try {
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': STREAM_PATH,
+        'content-type': 'application/connect+proto',
+        'connect-protocol-version': '1',
+      });
+      stream.once('error', fail);
+      stream.once('close', () => fail(new Error(`stream to ${this.address} closed`)));
       // The server answers only when it ends the stream (a refused batch, or shutting down).
       stream.once('response', () => stream.resume());
-    });
-    ended.catch(() => {});
-    const max = this.options.batchMessagesMax ?? 512;
-    const wakeOrBreak = (): Promise<void> =>
-      Promise.race([
-        new Promise<void>((resolve) => {
-          this.#wake = resolve;
-        }),
-        broken,
-        ended,
-      ]).finally(() => {
-        this.#wake = undefined;
+      stream.on('drain', () => {
+        writable = true;
+        this.#wake?.();
       });
-    while (!this.#closed) {
-      if (this.#queue.length === 0) {
-        await wakeOrBreak();
-        continue;
-      }
-      const messages = this.#queue.splice(0, max);
-      const body = toBinary(
-        StreamRequestSchema,
-        create(StreamRequestSchema, { group: this.options.group, messages }),
-      );
-      const flushed = stream.write(encodeEnvelope(0, body));
-      onDelivered();
-      for (const m of messages) {
-        if (m.body.case === 'installSnapshot' && m.body.value.done) {
-          this.#pendingSnapshots.shift();
-          this.options.events.onSnapshotSent(this.id, true);
+      const max = this.options.batchMessagesMax ?? 512;
+      while (!this.#closed) {
+        if (failure !== undefined) throw failure;
+        if (!writable || this.#queue.length === 0) {
+          await new Promise<void>((resolve) => {
+            this.#wake = resolve;
+          });
+          this.#wake = undefined;
+          continue;
+        }
+        const messages = this.#queue.splice(0, max);
+        const body = toBinary(
+          StreamRequestSchema,
+          create(StreamRequestSchema, { group: this.options.group, messages }),
+        );
+        writable = stream.write(encodeEnvelope(0, body));
+        onDelivered();
+        for (const m of messages) {
+          if (m.body.case === 'installSnapshot' && m.body.value.done) {
+            this.#pendingSnapshots.shift();
+            this.options.events.onSnapshotSent(this.id, true);
+          }
         }
       }
-      if (!flushed) {
-        await Promise.race([new Promise<void>((resolve) => stream.once('drain', resolve)), broken, ended]);
-      }
+    } finally {
+      clearInterval(ping);
+      clearTimeout(pingTimeout);
     }
   }
 
