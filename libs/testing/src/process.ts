@@ -112,20 +112,24 @@ export function spawnProcess(
   };
 }
 
-/** Starts a TypeScript entry point of the workspace from source (no build needed). */
+/**
+ * Starts a TypeScript entry point of the workspace from source (no build needed). `nodeOptions` are Node.js flags
+ * placed before the entry point (e.g. `--cpu-prof`, which NODE_OPTIONS refuses).
+ */
 export function spawnTs(
   name: string,
   entry: string,
   args: readonly string[],
-  options: { env?: Record<string, string>; echo?: boolean } = {},
+  options: { env?: Record<string, string>; echo?: boolean; nodeOptions?: readonly string[] } = {},
 ): ManagedProcess {
   const file = join(WORKSPACE_ROOT, entry);
   if (!existsSync(file)) throw new Error(`no such entry point ${file}`);
+  const { nodeOptions = [], ...rest } = options;
   return spawnProcess(
     name,
     process.execPath,
-    ['--conditions=@regent/source', '--import', 'tsx', '--no-warnings', file, ...args],
-    { ...options, env: { REGENT_LOG_LEVEL: 'warn', ...options.env } },
+    [...nodeOptions, '--conditions=@regent/source', '--import', 'tsx', '--no-warnings', file, ...args],
+    { ...rest, env: { REGENT_LOG_LEVEL: 'warn', ...options.env } },
   );
 }
 

@@ -27,6 +27,10 @@ export interface SystemOptions {
   readonly gatewayArgs?: readonly string[];
   /** Extra notification-push flags (e.g. `--nats-user u --nats-pass p`). */
   readonly pushArgs?: readonly string[];
+  /** Node.js flags for the consensus node processes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`). */
+  readonly consensusNodeOptions?: readonly string[];
+  /** Node.js flags for the gateway processes. */
+  readonly gatewayNodeOptions?: readonly string[];
 }
 
 interface Node {
@@ -87,17 +91,22 @@ export class System {
     for (const node of this.nodes) node.proc = this.#spawnNode(node);
     for (let i = 0; i < (o.gateways ?? 1); i++) {
       const port = await freePort();
-      const proc = spawnTs(`gateway-${i}`, 'apps/broker-gateway/src/main.ts', [
-        '--port',
-        String(port),
-        '--consensus',
-        this.consensusAddresses.join(','),
-        '--admin-tokens',
-        ADMIN_TOKEN,
-        '--broker-tokens',
-        o.brokerTokens ?? `${CLUSTER}=${BROKER_TOKEN}`,
-        ...(o.gatewayArgs ?? []),
-      ]);
+      const proc = spawnTs(
+        `gateway-${i}`,
+        'apps/broker-gateway/src/main.ts',
+        [
+          '--port',
+          String(port),
+          '--consensus',
+          this.consensusAddresses.join(','),
+          '--admin-tokens',
+          ADMIN_TOKEN,
+          '--broker-tokens',
+          o.brokerTokens ?? `${CLUSTER}=${BROKER_TOKEN}`,
+          ...(o.gatewayArgs ?? []),
+        ],
+        { nodeOptions: o.gatewayNodeOptions },
+      );
       this.gateways.push({ port, proc });
     }
     if (o.natsUrl !== undefined) {
@@ -192,7 +201,9 @@ export class System {
       ...(this.policy ? ['--policy-address', `127.0.0.1:${this.policy.port}`] : []),
       ...(this.options.consensusArgs ?? []),
     ];
-    return spawnTs(`consensus-${node.id}`, 'apps/consensus/src/main.ts', args);
+    return spawnTs(`consensus-${node.id}`, 'apps/consensus/src/main.ts', args, {
+      nodeOptions: this.options.consensusNodeOptions,
+    });
   }
 
   consensusClient(nodeId: number): Client<typeof ConsensusService> {
