@@ -74,6 +74,11 @@ export function requireCluster(ctx: HandlerContext, clusterName: string): void {
   // The interceptor runs before every handler; a missing principal is a wiring bug.
   if (principal === undefined)
     throw new Error('no principal on the call: the auth interceptor is not installed');
+  requirePrincipalCluster(principal, clusterName);
+}
+
+/** Refuses with PERMISSION_DENIED unless `principal` may act on `clusterName`. */
+export function requirePrincipalCluster(principal: Principal, clusterName: string): void {
   if (!mayActOn(principal, clusterName)) {
     throw new ConnectError(
       `this token may not act on cluster ${JSON.stringify(clusterName)}`,

@@ -36,30 +36,50 @@ export function callContextOf(ctx: HandlerContext): CallContext {
 /** Codes that mean the gateway (or something behind it) is broken, logged as errors. */
 const serverFaultCodes = new Set([Code.Internal, Code.Unknown, Code.DataLoss, Code.Unimplemented]);
 
+/** A call being observed: its context, and `finish` to count, time and log it once it ended. */
+export interface ObservedCall {
+  readonly call: CallContext;
+  /** Counts and times the call and logs its outcome; `error` undefined means ok. */
+  finish(error: unknown): void;
+}
+
+/** Starts observing a call of `rpc` whose caller sent `incomingRequestId` (the header value, if any). */
+export function beginCall(
+  logger: Logger,
+  metrics: GatewayMetrics,
+  rpc: string,
+  incomingRequestId: string | null | undefined,
+): ObservedCall {
+  const requestId =
+    typeof incomingRequestId === 'string' && requestIdPattern.test(incomingRequestId)
+      ? incomingRequestId
+      : newRequestId();
+  const call: CallContext = { rpc, requestId, logger: logger.child({ requestId, rpc }) };
+  const startedMs = performance.now();
+  const finish = (error: unknown): void => {
+    const code = error === undefined ? undefined : ConnectError.from(error).code;
+    metrics.requests.inc({ rpc, code: code === undefined ? 'ok' : codeToString(code) });
+    metrics.requestSeconds.observe({ rpc }, (performance.now() - startedMs) / 1000);
+    const durationMs = Math.round(performance.now() - startedMs);
+    if (code === undefined) call.logger.debug({ durationMs }, 'call ok');
+    else if (serverFaultCodes.has(code)) call.logger.error({ err: error, durationMs }, 'call failed');
+    else
+      call.logger.info(
+        { code: codeToString(code), error: (error as Error).message, durationMs },
+        'call refused',
+      );
+  };
+  return { call, finish };
+}
+
 export function createObservingInterceptor(logger: Logger, metrics: GatewayMetrics): Interceptor {
   return (next) => async (req) => {
     const rpc = `${req.service.name}/${req.method.name}`;
-    const incoming = req.header.get(REQUEST_ID_HEADER);
-    const requestId = incoming !== null && requestIdPattern.test(incoming) ? incoming : newRequestId();
-    const call: CallContext = { rpc, requestId, logger: logger.child({ requestId, rpc }) };
+    const { call, finish } = beginCall(logger, metrics, rpc, req.header.get(REQUEST_ID_HEADER));
     req.contextValues.set(callContextKey, call);
-    const startedMs = performance.now();
-    const finish = (error: unknown): void => {
-      const code = error === undefined ? undefined : ConnectError.from(error).code;
-      metrics.requests.inc({ rpc, code: code === undefined ? 'ok' : codeToString(code) });
-      metrics.requestSeconds.observe({ rpc }, (performance.now() - startedMs) / 1000);
-      const durationMs = Math.round(performance.now() - startedMs);
-      if (code === undefined) call.logger.debug({ durationMs }, 'call ok');
-      else if (serverFaultCodes.has(code)) call.logger.error({ err: error, durationMs }, 'call failed');
-      else
-        call.logger.info(
-          { code: codeToString(code), error: (error as Error).message, durationMs },
-          'call refused',
-        );
-    };
     try {
       const res = await next(req);
-      res.header.set(REQUEST_ID_HEADER, requestId);
+      res.header.set(REQUEST_ID_HEADER, call.requestId);
       if (!res.stream) {
         finish(undefined);
         return res;

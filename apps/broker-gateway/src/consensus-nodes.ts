@@ -7,11 +7,19 @@ import type { ControllerMetadata, NodeRef } from '@regent/proto/common';
 import { ConsensusService } from '@regent/proto/consensus';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from './metrics.js';
+import { createUnaryPost, type UnaryPost } from './unary-post.js';
 
 export type ConsensusClient = Client<typeof ConsensusService>;
 
-/** Builds the transport to one node; `close` drops its connections. */
-export type NodeTransportFactory = (address: string) => { readonly transport: Transport; close(): void };
+/**
+ * Builds the transport to one node and, over the same connection, a poster of already-encoded unary requests;
+ * `close` drops its connections.
+ */
+export type NodeTransportFactory = (address: string) => {
+  readonly transport: Transport;
+  readonly post: UnaryPost;
+  close(): void;
+};
 
 export interface LeaderRef {
   readonly address: string;
@@ -33,6 +41,7 @@ export interface ConsensusNodesOptions {
 
 interface Handle {
   readonly client: ConsensusClient;
+  readonly post: UnaryPost;
   close(): void;
 }
 
@@ -56,7 +65,11 @@ export function http2NodeTransports(limits: {
       readMaxBytes: limits.readMaxBytes,
       writeMaxBytes: limits.writeMaxBytes,
     });
-    return { transport, close: () => sessionManager.abort() };
+    return {
+      transport,
+      post: createUnaryPost(sessionManager, limits.readMaxBytes),
+      close: () => sessionManager.abort(),
+    };
   };
 }
 
@@ -87,14 +100,23 @@ export class ConsensusNodes {
 
   /** The client of a node (created on first use). */
   client(address: string): ConsensusClient {
+    return this.handle(address).client;
+  }
+
+  /** Posts an encoded unary request to the node (see unary-post.ts), over the Connect client's connection. */
+  post(address: string): UnaryPost {
+    return this.handle(address).post;
+  }
+
+  private handle(address: string): Handle {
     let handle = this.handles.get(address);
     if (handle === undefined) {
       this.prune(address);
-      const { transport, close } = this.options.transportFor(address);
-      handle = { client: createClient(ConsensusService, transport), close };
+      const { transport, post, close } = this.options.transportFor(address);
+      handle = { client: createClient(ConsensusService, transport), post, close };
       this.handles.set(address, handle);
     }
-    return handle.client;
+    return handle;
   }
 
   addressOf(nodeId: bigint): string | undefined {

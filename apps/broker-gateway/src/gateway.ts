@@ -4,6 +4,8 @@
 import type { ConnectRouter, Interceptor } from '@connectrpc/connect';
 import { AdminService } from '@regent/proto/admin';
 import { BrokerService } from '@regent/proto/broker';
+import { ConsensusService } from '@regent/proto/consensus';
+import type { HttpHandler } from '@regent/service-kit';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createAdminService } from './admin-service.js';
@@ -14,6 +16,7 @@ import type { GatewayConfig } from './config.js';
 import { ConsensusNodes, http2NodeTransports, type NodeTransportFactory } from './consensus-nodes.js';
 import { Forwarder } from './forwarder.js';
 import { HeartbeatBatcher } from './heartbeat-batcher.js';
+import { createHeartbeatStreamHandler, type HeartbeatStreamHandler } from './heartbeat-stream-wire.js';
 import { registerGatewayMetrics } from './metrics.js';
 import { type ServiceDeps, Slots } from './services.js';
 import { StreamRegistry } from './stream-registry.js';
@@ -82,6 +85,13 @@ export interface Gateway {
   readonly routes: (router: ConnectRouter) => void;
   /** Outermost first: request id, logging and metrics; then authentication. */
   readonly interceptors: Interceptor[];
+  /**
+   * HTTP handlers to try before the Connect router: the lean HTTP/2 path of HeartbeatStream (gRPC and Connect,
+   * binary), which authenticates, observes and counts its calls as the interceptors do.
+   */
+  readonly handlers: HttpHandler[];
+  /** The lean HeartbeatStream path (also in `handlers`). */
+  readonly heartbeatStreams: HeartbeatStreamHandler;
   /** Ready when a consensus leader is known. */
   readonly ready: () => { ready: boolean; detail: Record<string, unknown> };
   readonly health: () => Record<string, unknown>;
@@ -90,6 +100,8 @@ export interface Gateway {
   /** Sends queued heartbeats (bounded wait), stops probing and closes the node connections. */
   close(): Promise<void>;
 }
+
+const reportHeartbeatsPath = `/${ConsensusService.typeName}/${ConsensusService.method.reportHeartbeats.name}`;
 
 /**
  * Session and heartbeat sequences start at the wall clock in ms shifted by 20 bits, so a restarted gateway with
@@ -129,7 +141,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     gatewayId: config.gatewayId,
     nodes: () => nodes.addresses(),
     send: async (address, request, callOptions) => {
-      await nodes.client(address).reportHeartbeats(request, callOptions);
+      await nodes.post(address)(reportHeartbeatsPath, request, callOptions);
     },
     batchMax: config.heartbeatBatchMax,
     intervalMs: config.heartbeatBatchIntervalMs,
@@ -159,6 +171,13 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
   if (config.authDisabled)
     logger.warn('authentication is DISABLED (--auth-disabled): every caller is admin; dev only');
+  const authenticator = createAuthenticator(config.tokens, { disabled: config.authDisabled });
+  const heartbeatStreams = createHeartbeatStreamHandler({
+    deps,
+    authenticator,
+    logger,
+    readMaxBytes: config.readMaxBytes,
+  });
 
   let closed = false;
   let probeTimer: NodeJS.Timeout | undefined;
@@ -177,10 +196,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       router.service(BrokerService, createBrokerService(deps));
       router.service(AdminService, createAdminService(deps));
     },
-    interceptors: [
-      createObservingInterceptor(logger, metrics),
-      createAuthInterceptor(createAuthenticator(config.tokens, { disabled: config.authDisabled })),
-    ],
+    interceptors: [createObservingInterceptor(logger, metrics), createAuthInterceptor(authenticator)],
+    handlers: [heartbeatStreams],
+    heartbeatStreams,
     ready: () => ({
       ready: nodes.leader !== undefined,
       detail: { gatewayId: config.gatewayId, leader: nodes.leader?.address ?? null },

@@ -1,9 +1,13 @@
 // Heartbeat batching and fan-out with an in-memory sender per node: batch bounds, the interval, every node getting
 // every batch, a stuck node not holding up the others, drop-oldest with counting, and suspicions sent at once.
-import { create } from '@bufbuild/protobuf';
+import { create, fromBinary } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { BrokerHeartbeatSchema } from '@regent/proto/common';
-import { type ReportHeartbeatsRequest, StreamSuspicionSchema } from '@regent/proto/consensus';
+import {
+  type ReportHeartbeatsRequest,
+  ReportHeartbeatsRequestSchema,
+  StreamSuspicionSchema,
+} from '@regent/proto/consensus';
 import { createLogger } from '@regent/service-kit';
 import { waitFor } from '@regent/testing';
 import { Registry } from 'prom-client';
@@ -35,8 +39,9 @@ interface Delivery {
 /** A sender per node that records every request; `auto` nodes answer at once, others wait for the test. */
 function fakeSender(auto: readonly string[]) {
   const deliveries = new Map<string, Delivery[]>();
-  const send: ReportSender = (address, request, options) =>
+  const send: ReportSender = (address, encoded, options) =>
     new Promise<void>((resolvePromise, rejectPromise) => {
+      const request = fromBinary(ReportHeartbeatsRequestSchema, encoded);
       const onAbort = (): void => reject(new ConnectError('stopped', Code.Canceled));
       const resolve = (): void => {
         options.signal.removeEventListener('abort', onAbort);

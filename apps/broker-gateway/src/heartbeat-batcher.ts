@@ -2,14 +2,12 @@
 // reached or `intervalMs` after the first one; a stream suspicion is sent at once) and every batch goes to EVERY
 // consensus node, so whichever node leads next already has a warm liveness table (RocketMQ sends heartbeats to all
 // controllers for the same reason). Each node has its own sender with a bounded queue: a slow or down node only
-// fills its own queue, where the oldest batch is dropped (counted) when full.
-import { create } from '@bufbuild/protobuf';
+// fills its own queue, where the oldest batch is dropped (counted) when full. A batch is encoded once, when it is
+// closed; every node gets the same bytes (a request is the concatenation of its parts' encodings, which protobuf
+// decodes as one message with the repeated fields appended in order).
+import { create, toBinary } from '@bufbuild/protobuf';
 import type { BrokerHeartbeat } from '@regent/proto/common';
-import {
-  type ReportHeartbeatsRequest,
-  ReportHeartbeatsRequestSchema,
-  type StreamSuspicion,
-} from '@regent/proto/consensus';
+import { ReportHeartbeatsRequestSchema, type StreamSuspicion } from '@regent/proto/consensus';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from './metrics.js';
 import { type Backoff, backoffMs, sleep } from './timing.js';
@@ -21,16 +19,19 @@ const suspicionOnlyRetriesMax = 10;
 
 /** One batch; shared read-only by every node's queue. */
 export interface HeartbeatBatch {
-  readonly heartbeats: readonly BrokerHeartbeat[];
-  /** For each heartbeat, the gateway sequence of the stream or call it came on. */
-  readonly sequences: readonly bigint[];
+  readonly heartbeatCount: number;
   readonly suspicions: readonly StreamSuspicion[];
+  /**
+   * The batch's heartbeats (each with the gateway sequence of the stream or call it came on) and suspicions as
+   * ReportHeartbeatsRequest fields in the protobuf binary format, without the gateway id.
+   */
+  readonly encoded: Uint8Array;
 }
 
-/** Delivers one request to one node; rejects on any failure. */
+/** Delivers one ReportHeartbeatsRequest, in the protobuf binary format, to one node; rejects on any failure. */
 export type ReportSender = (
   address: string,
-  request: ReportHeartbeatsRequest,
+  request: Uint8Array,
   options: { readonly signal: AbortSignal; readonly timeoutMs: number },
 ) => Promise<void>;
 
@@ -58,6 +59,18 @@ interface PendingBatch {
 
 function emptyBatch(): PendingBatch {
   return { heartbeats: [], sequences: [], suspicions: [] };
+}
+
+function closeBatch(pending: PendingBatch): HeartbeatBatch {
+  const encoded = toBinary(
+    ReportHeartbeatsRequestSchema,
+    create(ReportHeartbeatsRequestSchema, {
+      heartbeats: pending.heartbeats,
+      heartbeatSequences: pending.sequences,
+      suspicions: pending.suspicions,
+    }),
+  );
+  return { heartbeatCount: pending.heartbeats.length, suspicions: pending.suspicions, encoded };
 }
 
 export class HeartbeatBatcher {
@@ -90,9 +103,10 @@ export class HeartbeatBatcher {
   flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const batch = this.pending;
-    if (batch.heartbeats.length === 0 && batch.suspicions.length === 0) return;
+    const pending = this.pending;
+    if (pending.heartbeats.length === 0 && pending.suspicions.length === 0) return;
     this.pending = emptyBatch();
+    const batch = closeBatch(pending);
     const addresses = this.options.nodes();
     for (const address of addresses) this.sender(address).enqueue(batch);
     for (const [address, sender] of this.senders) {
@@ -128,12 +142,19 @@ class NodeSender {
   private carried: StreamSuspicion[] = [];
   private suspicionOnlyRetries = 0;
   private running: Promise<void> | undefined;
+  /** The request's gateway_id field, encoded. */
+  private readonly gatewayIdField: Uint8Array;
 
   constructor(
     private readonly address: string,
     private readonly options: HeartbeatBatcherOptions,
     private readonly stopping: AbortSignal,
-  ) {}
+  ) {
+    this.gatewayIdField = toBinary(
+      ReportHeartbeatsRequestSchema,
+      create(ReportHeartbeatsRequestSchema, { gatewayId: options.gatewayId }),
+    );
+  }
 
   get idle(): boolean {
     return this.running === undefined && this.queue.length === 0;
@@ -157,7 +178,7 @@ class NodeSender {
     if (dropped === undefined) return;
     const { metrics } = this.options;
     metrics.heartbeatBatches.inc({ node: this.address, result: 'dropped' });
-    if (dropped.heartbeats.length > 0) metrics.heartbeatDropped.inc(dropped.heartbeats.length);
+    if (dropped.heartbeatCount > 0) metrics.heartbeatDropped.inc(dropped.heartbeatCount);
     // A suspicion is what makes failover fast; keep it for the next request rather than drop it with the batch.
     this.carry(dropped.suspicions);
   }
@@ -177,7 +198,7 @@ class NodeSender {
     while (!this.stopping.aborted && this.hasWork()) {
       const request = this.takeRequest();
       try {
-        await this.options.send(this.address, request, {
+        await this.options.send(this.address, request.encoded, {
           signal: this.stopping,
           timeoutMs: this.options.sendTimeoutMs,
         });
@@ -203,27 +224,28 @@ class NodeSender {
   }
 
   /** Coalesces queued batches (and carried suspicions) into one request within the per-request bounds. */
-  private takeRequest(): ReportHeartbeatsRequest {
-    const heartbeats: BrokerHeartbeat[] = [];
-    const heartbeatSequences: bigint[] = [];
+  private takeRequest(): { readonly encoded: Uint8Array; readonly suspicions: readonly StreamSuspicion[] } {
     const suspicions = this.carried;
     this.carried = [];
+    // Suspicions carried from earlier requests come first, as they happened first.
+    const parts: Uint8Array[] = [this.gatewayIdField];
+    if (suspicions.length > 0) {
+      parts.push(
+        toBinary(ReportHeartbeatsRequestSchema, create(ReportHeartbeatsRequestSchema, { suspicions })),
+      );
+    }
+    let heartbeatCount = 0;
     for (;;) {
       const next = this.queue[0];
       if (next === undefined) break;
       // Coalesced requests stay within one full batch, so their size stays what --heartbeat-batch-max allows.
-      if (heartbeats.length > 0 && heartbeats.length + next.heartbeats.length > this.options.batchMax) break;
+      if (heartbeatCount > 0 && heartbeatCount + next.heartbeatCount > this.options.batchMax) break;
       if (suspicions.length > 0 && suspicions.length + next.suspicions.length > reportEntriesMax) break;
       this.queue.shift();
-      heartbeats.push(...next.heartbeats);
-      heartbeatSequences.push(...next.sequences);
+      heartbeatCount += next.heartbeatCount;
       suspicions.push(...next.suspicions);
+      parts.push(next.encoded);
     }
-    return create(ReportHeartbeatsRequestSchema, {
-      gatewayId: this.options.gatewayId,
-      heartbeats,
-      heartbeatSequences,
-      suspicions,
-    });
+    return { encoded: Buffer.concat(parts), suspicions };
   }
 }

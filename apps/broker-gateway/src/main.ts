@@ -45,8 +45,9 @@ try {
     health: gateway.health,
     readMaxBytes: config.readMaxBytes,
     writeMaxBytes: responseBytesMax,
-    // The web dashboard (static page; its API calls go through AdminService and need the admin token).
-    handlers: [createDashboardHandler({ pathPrefix: '/dashboard' })],
+    // The lean heartbeat-stream path, then the web dashboard (static page; its API calls go through AdminService
+    // and need the admin token).
+    handlers: [...gateway.handlers, createDashboardHandler({ pathPrefix: '/dashboard' })],
   });
   shutdown.add('server', () => server.close());
   shutdown.add('drain', () => gateway.drain());

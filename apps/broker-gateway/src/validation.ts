@@ -239,24 +239,48 @@ export function validateRegisterBroker(request: RegisterBrokerRequest): Check {
 }
 
 /** One heartbeat; `prefix` is the path of the heartbeat field in its request. */
+/** A heartbeat's field paths under one prefix, built once: validation runs for every heartbeat. */
+function heartbeatFields(prefix: string) {
+  const at = (name: string): string => `${prefix}.${name}`;
+  return {
+    clusterName: at('cluster_name'),
+    brokerName: at('broker_name'),
+    brokerAddress: at('broker_address'),
+    brokerId: at('broker_id'),
+    epoch: at('epoch'),
+    maxOffset: at('max_offset'),
+    confirmOffset: at('confirm_offset'),
+    heartbeatTimeoutMs: at('heartbeat_timeout_ms'),
+    zone: at('zone'),
+    labels: at('labels'),
+  };
+}
+
+/** By prefix; prefixes are constants of the code, so the map stays small. */
+const heartbeatFieldsByPrefix = new Map<string, ReturnType<typeof heartbeatFields>>();
+
 export function validateHeartbeat(heartbeat: BrokerHeartbeat | undefined, prefix = 'heartbeat'): Check {
   if (heartbeat === undefined) return invalid(prefix, 'is required');
-  const at = (name: string): string => `${prefix}.${name}`;
+  let fields = heartbeatFieldsByPrefix.get(prefix);
+  if (fields === undefined) {
+    fields = heartbeatFields(prefix);
+    heartbeatFieldsByPrefix.set(prefix, fields);
+  }
   if (heartbeat.brokerId === undefined) {
     // RocketMQ answers a heartbeat without brokerId with CONTROLLER_INVALID_REQUEST (2005).
-    return { field: at('broker_id'), message: 'is required', condition: ControllerCondition.INVALID_REQUEST };
+    return { field: fields.brokerId, message: 'is required', condition: ControllerCondition.INVALID_REQUEST };
   }
   return (
-    checkName(at('cluster_name'), heartbeat.clusterName) ??
-    checkName(at('broker_name'), heartbeat.brokerName) ??
-    checkAddress(at('broker_address'), heartbeat.brokerAddress) ??
-    checkBrokerId(at('broker_id'), heartbeat.brokerId) ??
-    checkEpoch(at('epoch'), heartbeat.epoch) ??
-    checkOffset(at('max_offset'), heartbeat.maxOffset) ??
-    checkOffset(at('confirm_offset'), heartbeat.confirmOffset) ??
-    checkHeartbeatTimeout(at('heartbeat_timeout_ms'), heartbeat.heartbeatTimeoutMs) ??
-    checkLength(at('zone'), heartbeat.zone, zoneLengthMax) ??
-    checkLabels(at('labels'), heartbeat.labels)
+    checkName(fields.clusterName, heartbeat.clusterName) ??
+    checkName(fields.brokerName, heartbeat.brokerName) ??
+    checkAddress(fields.brokerAddress, heartbeat.brokerAddress) ??
+    checkBrokerId(fields.brokerId, heartbeat.brokerId) ??
+    checkEpoch(fields.epoch, heartbeat.epoch) ??
+    checkOffset(fields.maxOffset, heartbeat.maxOffset) ??
+    checkOffset(fields.confirmOffset, heartbeat.confirmOffset) ??
+    checkHeartbeatTimeout(fields.heartbeatTimeoutMs, heartbeat.heartbeatTimeoutMs) ??
+    checkLength(fields.zone, heartbeat.zone, zoneLengthMax) ??
+    checkLabels(fields.labels, heartbeat.labels)
   );
 }
 

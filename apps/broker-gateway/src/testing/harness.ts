@@ -102,6 +102,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     metrics: registry,
     routes: gateway.routes,
     interceptors: gateway.interceptors,
+    handlers: gateway.handlers,
     ready: gateway.ready,
     readMaxBytes: config.readMaxBytes,
   });
