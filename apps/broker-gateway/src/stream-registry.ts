@@ -14,8 +14,9 @@ export interface StreamRef {
   readonly openedSequence: bigint;
 }
 
+/** Names length-prefixed, so no two brokers share a key; built for every heartbeat, hence plain concatenation. */
 export function brokerKeyString(key: BrokerKey): string {
-  return JSON.stringify([key.clusterName, key.brokerName, key.brokerId.toString()]);
+  return `${key.clusterName.length}:${key.clusterName}${key.brokerName.length}:${key.brokerName}${key.brokerId}`;
 }
 
 export class StreamRegistry {

@@ -97,6 +97,25 @@ describe('LivenessTable update rule (RocketMQ onBrokerHeartbeat)', () => {
     });
     expect(t.heartbeat(heartbeatOf('a', 1n), g1(3n), 2).kind).toBe('accepted');
   });
+
+  it('keeps brokers apart whose names and ids would run together in a key', () => {
+    const t = table();
+    const brokers = [
+      { clusterName: 'a1', brokerName: 'b', brokerId: 1n },
+      { clusterName: 'a', brokerName: '1b', brokerId: 1n },
+      { clusterName: 'a', brokerName: 'b1', brokerId: 1n },
+      { clusterName: 'a', brokerName: 'b', brokerId: 11n },
+      { clusterName: 'a', brokerName: '1:b', brokerId: 1n },
+      { clusterName: 'a1:', brokerName: 'b', brokerId: 1n },
+    ];
+    brokers.forEach((b, i) => {
+      t.heartbeat({ ...heartbeatOf(b.brokerName, b.brokerId), clusterName: b.clusterName }, g1(1n), i + 1);
+    });
+    expect(t.size).toBe(brokers.length);
+    brokers.forEach((b, i) => {
+      expect(t.view(10).get(b.clusterName, b.brokerName, b.brokerId)?.lastHeartbeatMs).toBe(i + 1);
+    });
+  });
 });
 
 describe('LivenessTable restart grace', () => {
@@ -188,6 +207,17 @@ describe('LivenessTable stream suspicions', () => {
     t.heartbeat(heartbeatOf('a', 1n), g1(7n), 100);
     t.heartbeat(heartbeatOf('a', 1n), g2(0n), 150);
     expect(t.suspect(suspicion('a', 1n, 7n), 'g1')).toBe('ignored-superseded');
+  });
+
+  it('forgets the least recently heard gateway of a broker beyond gatewaysPerBrokerMax', () => {
+    const t = new LivenessTable({ createdAtMs: 0, graceMs: 0, gatewaysPerBrokerMax: 2 });
+    t.heartbeat(heartbeatOf('a', 1n), g1(5n), 1);
+    t.heartbeat(heartbeatOf('a', 1n), g2(7n), 2);
+    t.heartbeat(heartbeatOf('a', 1n), g1(5n), 3); // g1 is heard again: g2 is now the least recently heard
+    t.heartbeat(heartbeatOf('a', 1n), { gatewayId: 'g3', sequence: 9n }, 4);
+    expect(t.suspect(suspicion('a', 1n, 7n), 'g2')).toBe('ignored-unseen-stream');
+    // g1 is still known: its stream's close is judged (and superseded by g3's later heartbeat).
+    expect(t.suspect(suspicion('a', 1n, 5n), 'g1')).toBe('ignored-superseded');
   });
 
   it('ignores suspicions of unknown brokers and of streams never heard from', () => {

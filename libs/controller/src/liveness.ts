@@ -136,12 +136,27 @@ interface MutableRecord {
   suspectedStream: { readonly gatewayId: string; readonly sequence: bigint } | undefined;
   /** gatewayId → path; iteration order is least recently heard first. */
   paths: Map<string, GatewayPath>;
+  /** The last key of `paths` (the most recently heard gateway); undefined while `paths` is empty. */
+  newestPathGatewayId: string | undefined;
   /** Arrival number of the latest unary heartbeat (sequence 0); 0 when none. */
   lastUnaryArrival: number;
 }
 
+/**
+ * The table key of a broker: the names length-prefixed, so no two brokers share a key whatever their names hold.
+ * Built for every heartbeat and every liveness check of a scan, hence plain concatenation.
+ */
 function keyOf(clusterName: string, brokerName: string, brokerId: bigint): string {
-  return JSON.stringify([clusterName, brokerName, brokerId.toString()]);
+  return `${clusterName.length}:${clusterName}${brokerName.length}:${brokerName}${brokerId}`;
+}
+
+function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(b);
+  if (keys.length !== Object.keys(a).length) return false;
+  for (const key of keys) {
+    if (a[key] !== b[key]) return false;
+  }
+  return true;
 }
 
 function compareRecords(a: BrokerKey, b: BrokerKey): number {
@@ -259,6 +274,7 @@ export class LivenessTable {
         lastHeartbeatMs: nowMs,
         suspectedStream: undefined,
         paths: new Map(),
+        newestPathGatewayId: undefined,
         lastUnaryArrival: 0,
       };
       this.records.set(key, record);
@@ -434,9 +450,11 @@ export class LivenessTable {
     record.lastHeartbeatMs = Math.max(record.lastHeartbeatMs, nowMs);
     record.heartbeatTimeoutMs = timeoutMs;
     record.electionPriority = heartbeat.electionPriority;
-    record.brokerAddress = heartbeat.brokerAddress;
-    record.zone = heartbeat.zone;
-    record.labels = { ...heartbeat.labels };
+    // A record lives long; a heartbeat's decoded strings and objects replace its values only when they differ, so
+    // the unchanged ones (nearly all) die young instead of being promoted and piling up in the old generation.
+    if (record.brokerAddress !== heartbeat.brokerAddress) record.brokerAddress = heartbeat.brokerAddress;
+    if (record.zone !== heartbeat.zone) record.zone = heartbeat.zone;
+    if (!sameLabels(record.labels, heartbeat.labels)) record.labels = { ...heartbeat.labels };
     const newer =
       heartbeat.epoch > record.epoch ||
       (heartbeat.epoch === record.epoch && heartbeat.maxOffset > record.maxOffset);
@@ -474,7 +492,8 @@ export class LivenessTable {
         olderSequenceLastArrival: 0,
       };
     } else {
-      record.paths.delete(source.gatewayId);
+      // Moved to the end (most recently heard), unless it is there already (one gateway: always).
+      if (record.newestPathGatewayId !== source.gatewayId) record.paths.delete(source.gatewayId);
       if (source.sequence > path.maxSequence) {
         path.maxSequence = source.sequence;
         path.maxSequenceFirstArrival = arrival;
@@ -485,8 +504,10 @@ export class LivenessTable {
         path.maxSequenceLastArrival = arrival;
       }
       path.lastArrival = arrival;
+      if (record.newestPathGatewayId === source.gatewayId) return;
     }
     record.paths.set(source.gatewayId, path);
+    record.newestPathGatewayId = source.gatewayId;
     if (record.paths.size > this.gatewaysPerBrokerMax) {
       const [oldest] = record.paths.keys();
       if (oldest !== undefined) record.paths.delete(oldest);

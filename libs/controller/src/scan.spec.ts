@@ -19,6 +19,15 @@ describe('findInactiveMasters (DLedger scanNeedReelectBrokerSets)', () => {
     ]);
   });
 
+  it('returns the flagged groups ascending by name, whatever order they were registered in', () => {
+    const h = new Harness();
+    groups(h, 'c', 'a', 'd', 'b');
+    h.advance(20_000);
+    for (const name of ['c', 'a', 'b']) h.heartbeat(name, 2n);
+    h.heartbeat('d', 1n); // d's master lives
+    expect(findInactiveMasters(h.state, h.view()).map((m) => m.brokerName)).toEqual(['a', 'b', 'c']);
+  });
+
   it('bug fix (RocketMQ #8380/#10875): a dead slave under a live master is not flagged (jRaft inverted the check)', () => {
     const h = new Harness();
     groups(h, 'a');

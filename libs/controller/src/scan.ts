@@ -1,6 +1,6 @@
 // Leader-only scans, as pure functions of the state and a liveness view.
 import type { LivenessView } from './liveness.js';
-import { type ControllerState, replicaIds } from './state.js';
+import type { ControllerState, GroupState } from './state.js';
 
 /** A group whose master is inactive while some member is alive: it needs a controller-triggered election. */
 export interface InactiveMaster {
@@ -17,14 +17,14 @@ export interface InactiveMaster {
  * brokers ask for an election themselves. Elect each with the CONTROLLER trigger and clusterName ''.
  */
 export function findInactiveMasters(state: ControllerState, liveness: LivenessView): InactiveMaster[] {
+  // The leader runs this every scan interval over every group: no per-group allocation, and only the (usually
+  // empty) result is sorted.
   const found: InactiveMaster[] = [];
-  for (const name of [...state.groups.keys()].sort()) {
-    const group = state.groups.get(name);
-    const master = group?.masterBrokerId;
-    if (group === undefined || master === undefined) continue;
-    const alive = (id: bigint): boolean => liveness.isAlive(group.clusterName, group.brokerName, id);
-    if (alive(master)) continue;
-    if (!replicaIds(group).some(alive)) continue;
+  for (const [name, group] of state.groups) {
+    const master = group.masterBrokerId;
+    if (master === undefined) continue;
+    if (liveness.isAlive(group.clusterName, group.brokerName, master)) continue;
+    if (!anyReplicaAlive(group, liveness)) continue;
     found.push({
       clusterName: group.clusterName,
       brokerName: name,
@@ -32,5 +32,12 @@ export function findInactiveMasters(state: ControllerState, liveness: LivenessVi
       masterEpoch: group.masterEpoch,
     });
   }
-  return found;
+  return found.sort((a, b) => (a.brokerName < b.brokerName ? -1 : a.brokerName > b.brokerName ? 1 : 0));
+}
+
+function anyReplicaAlive(group: GroupState, liveness: LivenessView): boolean {
+  for (const id of group.replicas.keys()) {
+    if (liveness.isAlive(group.clusterName, group.brokerName, id)) return true;
+  }
+  return false;
 }
