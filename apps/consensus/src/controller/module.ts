@@ -9,6 +9,9 @@ import { ControllerCondition } from '@regent/proto/common';
 import {
   ConsensusService,
   type ControllerCommand,
+  type ReportHeartbeatsRequest,
+  type ReportHeartbeatsResponse,
+  ReportHeartbeatsResponseSchema,
   type SubmitRequest,
   type SubmitResponse,
   SubmitResponseSchema,
@@ -24,6 +27,14 @@ import { createControllerMachine } from './machine.js';
 import { createControllerMetrics } from './metrics.js';
 import { createPolicyClient } from './policy-client.js';
 import { Scanner } from './scanner.js';
+
+/**
+ * Largest ReportHeartbeats request, as the router takes it (main.ts): a full gateway batch of heartbeats with
+ * labels is tens of MiB.
+ */
+function reportBytesMax(config: ConsensusConfig): number {
+  return Math.max(config.readMaxBytes, 64 * 1024 * 1024);
+}
 
 export function createControllerModule(options: {
   config: ConsensusConfig;
@@ -75,6 +86,23 @@ export function createControllerModule(options: {
     }
   };
 
+  /** ConsensusService.ReportHeartbeats, shared by the Connect router and the lean unary path. */
+  const reportHeartbeats = (req: ReportHeartbeatsRequest): ReportHeartbeatsResponse => {
+    const result = liveness.report(req, Date.now());
+    metrics.heartbeats.inc({ result: 'accepted' }, result.acceptedCount);
+    if (result.rejectedCount > 0) metrics.heartbeats.inc({ result: 'rejected' }, result.rejectedCount);
+    if (req.suspicions.length > 0) {
+      metrics.suspicions.inc({ outcome: 'applied' }, result.suspected.length);
+      metrics.suspicions.inc({ outcome: 'ignored' }, req.suspicions.length - result.suspected.length);
+    }
+    // A broken stream of a master is a crash signal: scan now instead of waiting for the interval.
+    if (result.suspected.length > 0) scanner?.scanNow();
+    return create(ReportHeartbeatsResponseSchema, {
+      acceptedCount: result.acceptedCount,
+      rejectedCount: result.rejectedCount,
+    });
+  };
+
   return {
     stateMachine: machine,
     attach: (node: RaftNodeHandle) => {
@@ -84,18 +112,7 @@ export function createControllerModule(options: {
     },
     consensus: {
       submit: (req, ctx) => submit(req, ctx.timeoutMs()),
-      reportHeartbeats: (req) => {
-        const result = liveness.report(req, Date.now());
-        metrics.heartbeats.inc({ result: 'accepted' }, result.acceptedCount);
-        if (result.rejectedCount > 0) metrics.heartbeats.inc({ result: 'rejected' }, result.rejectedCount);
-        if (req.suspicions.length > 0) {
-          metrics.suspicions.inc({ outcome: 'applied' }, result.suspected.length);
-          metrics.suspicions.inc({ outcome: 'ignored' }, req.suspicions.length - result.suspected.length);
-        }
-        // A broken stream of a master is a crash signal: scan now instead of waiting for the interval.
-        if (result.suspected.length > 0) scanner?.scanNow();
-        return { acceptedCount: result.acceptedCount, rejectedCount: result.rejectedCount };
-      },
+      reportHeartbeats: (req) => reportHeartbeats(req),
       watch: async function* (req, ctx) {
         const from =
           req.fromIndex > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(req.fromIndex);
@@ -114,6 +131,12 @@ export function createControllerModule(options: {
         method: ConsensusService.method.submit,
         readMaxBytes: config.readMaxBytes,
         handle: (req, ctx) => submit(req, ctx.timeoutMs),
+      }),
+      // Every gateway sends every batch of heartbeats to every node, tens of times a second.
+      leanUnaryHandler({
+        method: ConsensusService.method.reportHeartbeats,
+        readMaxBytes: reportBytesMax(config),
+        handle: async (req) => reportHeartbeats(req),
       }),
     ],
     readyDetail: () => ({ serving: executor?.serving ?? false, watchers: machine.watch.subscriberCount }),
