@@ -78,7 +78,14 @@ export {
 export { type CommandOutcome, type CommandResult, errorReply } from './result.js';
 export { findInactiveMasters, type InactiveMaster } from './scan.js';
 export { checkSession, decodeReply, encodeReply, type SessionCheck } from './session.js';
-export { decodeSnapshot, encodeSnapshot, SnapshotError, snapshotOf, stateOfSnapshot } from './snapshot.js';
+export {
+  decodeSnapshot,
+  encodeSnapshot,
+  SnapshotError,
+  snapshotOf,
+  snapshotParts,
+  stateOfSnapshot,
+} from './snapshot.js';
 export {
   type ClientSession,
   type ControllerState,

@@ -4,7 +4,7 @@ import { ControllerSnapshotSchema } from '@regent/proto/state';
 import fc from 'fast-check';
 import { applyCommand } from './apply.js';
 import { createHistoryChecker } from './invariants.js';
-import { decodeSnapshot, encodeSnapshot, SnapshotError, snapshotOf } from './snapshot.js';
+import { decodeSnapshot, encodeSnapshot, SnapshotError, snapshotOf, snapshotParts } from './snapshot.js';
 import { cloneState, createControllerState } from './state.js';
 import { commands, Harness } from './testing.js';
 
@@ -243,6 +243,23 @@ describe('snapshot', () => {
         run(h, ops, () => expect(checker.observe(h.state)).toEqual([]));
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it('in parts: the concatenated parts are the snapshot as of the call, whatever happens after it (property)', () => {
+    fc.assert(
+      fc.property(scenario, scenario, fc.integer({ min: 1, max: 4 }), (before, after, groupsPerPart) => {
+        const h = new Harness({ limits });
+        run(h, before);
+        const bytes = encodeSnapshot(h.state);
+        const parts = snapshotParts(h.state, groupsPerPart);
+        run(h, after); // the state moves on while the parts are still being encoded
+        const encoded = [...parts];
+        const groupCount = decodeSnapshot(bytes, limits).groups.size;
+        expect(encoded).toHaveLength(Math.ceil(groupCount / groupsPerPart) + 1);
+        expect(Buffer.concat(encoded)).toEqual(Buffer.from(bytes));
+      }),
+      { numRuns: 150 },
     );
   });
 

@@ -8,7 +8,7 @@ import {
   type ControllerSnapshot,
   ControllerSnapshotSchema,
 } from '@regent/proto/state';
-import { AssertionError } from './assert.js';
+import { AssertionError, assert } from './assert.js';
 import { validateConfigEntry } from './config.js';
 import { groupToProto } from './convert.js';
 import { checkStateInvariants } from './invariants.js';
@@ -64,6 +64,28 @@ export function snapshotOf(state: ControllerState): ControllerSnapshot {
 /** Encodes the state; equal states give equal bytes. */
 export function encodeSnapshot(state: ControllerState): Uint8Array {
   return toBinary(ControllerSnapshotSchema, snapshotOf(state));
+}
+
+/**
+ * The state's snapshot in parts, for encoding a large state a little at a time: the state is captured when this is
+ * called (later changes to it do not reach the parts); each part encodes at most `groupsPerPart` groups, the last
+ * one the sessions, config and policies. The parts concatenated are `encodeSnapshot(state)`, byte for byte
+ * (protobuf writes the fields in number order and a repeated field element by element).
+ */
+export function snapshotParts(state: ControllerState, groupsPerPart: number): Iterable<Uint8Array> {
+  assert(
+    Number.isInteger(groupsPerPart) && groupsPerPart > 0,
+    `groupsPerPart ${groupsPerPart} is not positive`,
+  );
+  return encodeParts(snapshotOf(state), groupsPerPart);
+}
+
+function* encodeParts(snapshot: ControllerSnapshot, groupsPerPart: number): Generator<Uint8Array> {
+  for (let from = 0; from < snapshot.groups.length; from += groupsPerPart) {
+    const groups = snapshot.groups.slice(from, from + groupsPerPart);
+    yield toBinary(ControllerSnapshotSchema, create(ControllerSnapshotSchema, { groups }));
+  }
+  yield toBinary(ControllerSnapshotSchema, { ...snapshot, groups: [] });
 }
 
 /** Decodes and validates a snapshot; throws `SnapshotError` when the bytes are malformed or inconsistent. */

@@ -29,6 +29,12 @@ export interface StateMachine {
   apply(entry: Entry): unknown;
   /** Serialises the state as of the last applied entry. */
   snapshot(): Uint8Array;
+  /**
+   * Optional: captures the state as of the last applied entry when called and encodes it over several turns of
+   * the event loop while entries keep being applied, so that a large state does not stall the node (its Raft
+   * ticks and heartbeats) while it snapshots. The runtime's own snapshots use it when present.
+   */
+  snapshotInBackground?(): Promise<Uint8Array>;
   /** Replaces the state with a snapshot's. */
   restore(data: Uint8Array, index: number): void;
 }
@@ -405,10 +411,15 @@ export class RaftRuntime {
     this.#snapshotting = true;
     try {
       const index = this.#applied;
-      const data = this.#options.stateMachine.snapshot();
+      const machine = this.#options.stateMachine;
+      // Captured now, as of `index`; a background encoding finishes later.
+      const encoding = machine.snapshotInBackground?.() ?? machine.snapshot();
       // The membership as of the snapshot's index: a later, uncommitted change must not leak into it.
       const membership = this.node.appliedMembership();
       const term = this.#options.storage.term(index);
+      const data = await encoding;
+      // A snapshot from the leader may have replaced the state meanwhile; this one is older then.
+      if (index <= this.#snapshotIndex) return;
       await this.#options.storage.saveSnapshot({
         metadata: { index, term, confState: membership.confState, addresses: membership.addresses },
         data,
