@@ -9,9 +9,13 @@
 //   handling, both sockets and the generator's own delay in reading; the ack does not wait for the consensus
 //   nodes, which get the heartbeats in batches); sendLagP99Ms: how late the generator sent against its schedule.
 // - falseFailovers: the rise of the sum of every group's masterEpoch (any election while every broker is healthy).
+// - raftElections: Raft terms started in the window (registrationRaftElections: while the brokers registered, which
+//   took registrationS); leaderLagMaxMs / gatewayLagMaxMs: the longest event-loop delay of the consensus leader
+//   and the gateway (a leader stalled past the 150 ms election timeout loses its leadership).
 // - cpuPer1000Brokers: CPU seconds per second of the gateway and the 3 consensus nodes, per 1000 brokers;
 //   gatewayUsPerHeartbeat, leaderUsPerHeartbeat, consensusUsPerHeartbeat (the 3 nodes summed): CPU µs per
-//   heartbeat; generatorCores: the generators' CPU. leaderRssMb: the consensus leader's resident memory.
+//   heartbeat; generatorCores: the generators' CPU.
+// - leaderRssMb, leaderHeapUsedMb, followerRssMaxMb: resident memory (and the leader's V8 heap in use) at the end.
 // - loadAvg1m: the machine's 1-minute load average at the end of the window (the machine is shared).
 // `--cpu-prof-dir DIR` writes CPU profiles of the gateway and the nodes there and logs the window's CLOCK_MONOTONIC
 // bounds in µs (the profiles' timestamps) for cutting them to the window.
@@ -81,6 +85,8 @@ export async function run(args: string[]): Promise<BenchResult> {
   const clients = transports.map((t) => createClient(BrokerService, t));
   let generators: HeartbeatGenerator[] = [];
   try {
+    const firstLeader = await system.waitForLeader();
+    const termAtStart = await leaderTerm(system, firstLeader);
     log(`registering ${p.brokers} brokers in ${groups} groups`);
     const started = performance.now();
     const ids: { group: string; id: bigint; address: string }[] = [];
@@ -118,6 +124,7 @@ export async function run(args: string[]): Promise<BenchResult> {
       },
     );
     const registrationS = (performance.now() - started) / 1000;
+    const termAfterRegistration = await leaderTerm(system, await system.waitForLeader());
     log(`registered in ${round(registrationS, 1)} s; starting ${p.generators} heartbeat generator(s)`);
     generators = Array.from({ length: p.generators }, () => HeartbeatGenerator.fork());
     await Promise.all(
@@ -146,6 +153,9 @@ export async function run(args: string[]): Promise<BenchResult> {
     const generatorPids = generators.map((g) => g.child.pid!);
     const pids = [...consensusPids, gatewayPid, ...generatorPids];
     const epochsBefore = await masterEpochSum(system, groups);
+    const termBefore = await leaderTerm(system, leader);
+    const scrapedPorts = [system.nodes.find((n) => n.id === leader)!.port, system.gateways[0]!.port];
+    await Promise.all(scrapedPorts.map(scrapeMetrics)); // resets the event-loop delay histograms
     await Promise.all(generators.map((g) => g.resetSamples()));
     const cpuBefore = pids.map(cpuSeconds);
     const windowStartUs = monotonicUs();
@@ -154,11 +164,14 @@ export async function run(args: string[]): Promise<BenchResult> {
     const cpu = pids.map((pid, i) => cpuSeconds(pid) - cpuBefore[i]!);
     const windowEndUs = monotonicUs();
     const summaries = await Promise.all(generators.map((g) => g.summary()));
+    const [leaderScrape, gatewayScrape] = await Promise.all(scrapedPorts.map(scrapeMetrics));
     const loadAvg1m = loadavg()[0]!;
     const epochsAfter = await masterEpochSum(system, groups);
     const leaderNow = await system.waitForLeader();
+    const termAfter = await leaderTerm(system, leaderNow);
     const leaderPid = system.nodes.find((n) => n.id === leader)!.proc.child.pid!;
     const leaderRss = rssMb(leaderPid);
+    const followerRss = system.nodes.filter((n) => n.id !== leader).map((n) => rssMb(n.proc.child.pid!));
     if (p.cpuProfDir !== '') {
       log(`profile window (CLOCK_MONOTONIC µs): ${windowStartUs} ${windowEndUs}; pids ${pids.join(' ')}`);
     }
@@ -174,6 +187,7 @@ export async function run(args: string[]): Promise<BenchResult> {
         brokers: ids.length,
         groups,
         registrationS: round(registrationS, 1),
+        registrationRaftElections: termAfterRegistration - termAtStart,
         heartbeats,
         // The worst generator's percentiles (each generator sees an even share of the brokers).
         p50Ms: Math.max(...summaries.map((s) => s.p50Ms)),
@@ -183,13 +197,18 @@ export async function run(args: string[]): Promise<BenchResult> {
         sendLagP99Ms: Math.max(...summaries.map((s) => s.sendLagP99Ms)),
         streamFailures: summaries.reduce((a, s) => a + s.streamFailures, 0),
         falseFailovers: epochsAfter - epochsBefore,
-        leaderChanges: leaderNow === leader ? 0 : 1,
+        // Raft elections in the window (the term moves on with each).
+        raftElections: termAfter - termBefore,
+        leaderLagMaxMs: leaderScrape!.maxMs,
+        gatewayLagMaxMs: gatewayScrape!.maxMs,
         cpuPer1000Brokers: round(controllerCpu / p.duration / (ids.length / 1000), 3),
         gatewayUsPerHeartbeat: usPerHeartbeat(gatewayCpu),
         leaderUsPerHeartbeat: usPerHeartbeat(consensusCpu[system.nodes.findIndex((n) => n.id === leader)]!),
         consensusUsPerHeartbeat: usPerHeartbeat(consensusCpu.reduce((a, b) => a + b, 0)),
         generatorCores: round(generatorCpu / p.duration, 3),
         leaderRssMb: round(leaderRss, 1),
+        leaderHeapUsedMb: leaderScrape!.heapUsedMb,
+        followerRssMaxMb: round(Math.max(...followerRss), 1),
         loadAvg1m: round(loadAvg1m, 2),
       },
     };
@@ -204,6 +223,28 @@ function profiling(dir: string): { consensusNodeOptions?: string[]; gatewayNodeO
   if (dir === '') return {};
   const flags = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
   return { consensusNodeOptions: flags, gatewayNodeOptions: flags };
+}
+
+/** The Raft term as the node says. */
+async function leaderTerm(system: System, nodeId: number): Promise<number> {
+  const status = await system.consensusClient(nodeId).status({}, { timeoutMs: 2000 });
+  return Number(status.metadata?.term ?? 0n);
+}
+
+/**
+ * From a process's /metrics: the longest event-loop delay since the last scrape (prom-client resets its histogram
+ * on every scrape), in ms, and the V8 heap in use, in MiB.
+ */
+async function scrapeMetrics(port: number): Promise<{ maxMs: number; heapUsedMb: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const sample = (name: string): number => {
+    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+    return m === null ? Number.NaN : Number(m[1]);
+  };
+  return {
+    maxMs: round(sample('nodejs_eventloop_lag_max_seconds') * 1000, 1),
+    heapUsedMb: round(sample('nodejs_heap_size_used_bytes') / 2 ** 20, 1),
+  };
 }
 
 /** The sum of every group's masterEpoch: any election (true or false failover) increases it. */
