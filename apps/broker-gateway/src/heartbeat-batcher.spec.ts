@@ -166,6 +166,40 @@ describe('HeartbeatBatcher', () => {
     await b.close(100);
   });
 
+  test("a stuck node's full queue is compacted to the newest heartbeat of each broker's stream, not dropped", async () => {
+    const nodes = fakeSender(['n1', 'n3']);
+    const b = batcher(nodes.send, { batchMax: 2, queueBatchesMax: 2 });
+    const beat = (id: number, offset: number) =>
+      create(BrokerHeartbeatSchema, { ...heartbeat(id), maxOffset: BigInt(offset) });
+    b.add(beat(9, 0), 9n);
+    b.flush(); // in flight on n2, which does not answer
+    for (let round = 1; round <= 6; round++) {
+      b.add(beat(1, round), 1n);
+      b.add(beat(2, round), 2n); // a full batch: flushed
+    }
+    expect(await counter('regent_gateway_heartbeat_dropped_total')).toBe(0);
+    // Rounds 1..4 were superseded in the queue (rounds 3..6 each overflowed it and compacted it), on all 3 nodes:
+    // the adds ran in one go, so none had taken more than its first request yet.
+    expect(await counter('regent_gateway_heartbeat_superseded_total')).toBe(3 * 8);
+    nodes.of('n2')[0]!.resolve();
+    await waitFor(() => nodes.of('n2').length === 2, { what: 'n2 to get its queue' });
+    nodes.of('n2')[1]!.resolve();
+    await waitFor(() => nodes.of('n2').length === 3, { what: 'the rest of the queue' });
+    const offsets = (n: number) =>
+      nodes.of('n2')[n]!.request.heartbeats.map((h) => [Number(h.brokerId), Number(h.maxOffset)]);
+    expect(offsets(1)).toEqual([
+      [1, 5],
+      [2, 5],
+    ]);
+    expect(offsets(2)).toEqual([
+      [1, 6],
+      [2, 6],
+    ]);
+    expect(nodes.of('n2')[2]!.request.heartbeatSequences).toEqual([1n, 2n]);
+    nodes.of('n2')[2]!.resolve();
+    await b.close(100);
+  });
+
   test('queued batches are coalesced into one request up to batchMax heartbeats', async () => {
     const nodes = fakeSender(['n1', 'n3']);
     const b = batcher(nodes.send, { batchMax: 4, queueBatchesMax: 10 });

@@ -2,13 +2,15 @@
 // reached or `intervalMs` after the first one; a stream suspicion is sent at once) and every batch goes to EVERY
 // consensus node, so whichever node leads next already has a warm liveness table (RocketMQ sends heartbeats to all
 // controllers for the same reason). Each node has its own sender with a bounded queue: a slow or down node only
-// fills its own queue, where the oldest batch is dropped (counted) when full. A batch is encoded once, when it is
-// closed; every node gets the same bytes (a request is the concatenation of its parts' encodings, which protobuf
-// decodes as one message with the repeated fields appended in order).
+// fills its own queue. A full queue is first compacted (heartbeat-compaction.ts: only the newest heartbeat of each
+// broker's stream is kept); when that frees too little, the oldest batch is dropped (counted). A batch is encoded
+// once, shared by every node (a request is the concatenation of its parts' encodings, which protobuf decodes as
+// one message with the repeated fields appended in order).
 import { create, toBinary } from '@bufbuild/protobuf';
 import type { BrokerHeartbeat } from '@regent/proto/common';
 import { ReportHeartbeatsRequestSchema, type StreamSuspicion } from '@regent/proto/consensus';
 import type { Logger } from 'pino';
+import { compactHeartbeats } from './heartbeat-compaction.js';
 import type { GatewayMetrics } from './metrics.js';
 import { type Backoff, backoffMs, sleep } from './timing.js';
 
@@ -18,14 +20,35 @@ export const reportEntriesMax = 10_000;
 const suspicionOnlyRetriesMax = 10;
 
 /** One batch; shared read-only by every node's queue. */
-export interface HeartbeatBatch {
-  readonly heartbeatCount: number;
-  readonly suspicions: readonly StreamSuspicion[];
+export class HeartbeatBatch {
+  #encoded: Uint8Array | undefined;
+
+  constructor(
+    readonly heartbeats: readonly BrokerHeartbeat[],
+    /** For each heartbeat, the gateway sequence of the stream or call it came on. */
+    readonly sequences: readonly bigint[],
+    readonly suspicions: readonly StreamSuspicion[],
+  ) {}
+
+  get heartbeatCount(): number {
+    return this.heartbeats.length;
+  }
+
   /**
-   * The batch's heartbeats (each with the gateway sequence of the stream or call it came on) and suspicions as
-   * ReportHeartbeatsRequest fields in the protobuf binary format, without the gateway id.
+   * The batch as ReportHeartbeatsRequest fields (heartbeats, heartbeat_sequences, suspicions) in the protobuf
+   * binary format, without the gateway id; encoded once, by the first node's sender that needs it.
    */
-  readonly encoded: Uint8Array;
+  get encoded(): Uint8Array {
+    this.#encoded ??= toBinary(
+      ReportHeartbeatsRequestSchema,
+      create(ReportHeartbeatsRequestSchema, {
+        heartbeats: [...this.heartbeats],
+        heartbeatSequences: [...this.sequences],
+        suspicions: [...this.suspicions],
+      }),
+    );
+    return this.#encoded;
+  }
 }
 
 /** Delivers one ReportHeartbeatsRequest, in the protobuf binary format, to one node; rejects on any failure. */
@@ -42,7 +65,7 @@ export interface HeartbeatBatcherOptions {
   readonly send: ReportSender;
   readonly batchMax: number;
   readonly intervalMs: number;
-  /** Batches queued per node; the oldest is dropped beyond it. */
+  /** Batches queued per node; beyond it the queue is compacted, or else the oldest batch dropped. */
   readonly queueBatchesMax: number;
   readonly sendTimeoutMs: number;
   /** Pause after a failed send to a node. */
@@ -59,18 +82,6 @@ interface PendingBatch {
 
 function emptyBatch(): PendingBatch {
   return { heartbeats: [], sequences: [], suspicions: [] };
-}
-
-function closeBatch(pending: PendingBatch): HeartbeatBatch {
-  const encoded = toBinary(
-    ReportHeartbeatsRequestSchema,
-    create(ReportHeartbeatsRequestSchema, {
-      heartbeats: pending.heartbeats,
-      heartbeatSequences: pending.sequences,
-      suspicions: pending.suspicions,
-    }),
-  );
-  return { heartbeatCount: pending.heartbeats.length, suspicions: pending.suspicions, encoded };
 }
 
 export class HeartbeatBatcher {
@@ -106,7 +117,7 @@ export class HeartbeatBatcher {
     const pending = this.pending;
     if (pending.heartbeats.length === 0 && pending.suspicions.length === 0) return;
     this.pending = emptyBatch();
-    const batch = closeBatch(pending);
+    const batch = new HeartbeatBatch(pending.heartbeats, pending.sequences, pending.suspicions);
     const addresses = this.options.nodes();
     for (const address of addresses) this.sender(address).enqueue(batch);
     for (const [address, sender] of this.senders) {
@@ -141,6 +152,8 @@ class NodeSender {
   /** Suspicions of dropped or failed requests, sent with the next request (oldest first). */
   private carried: StreamSuspicion[] = [];
   private suspicionOnlyRetries = 0;
+  /** Full-queue enqueues left before a compaction is tried again (see `compact`). */
+  private compactionPause = 0;
   private running: Promise<void> | undefined;
   /** The request's gateway_id field, encoded. */
   private readonly gatewayIdField: Uint8Array;
@@ -161,6 +174,7 @@ class NodeSender {
   }
 
   enqueue(batch: HeartbeatBatch): void {
+    if (this.queue.length >= this.options.queueBatchesMax) this.compact();
     if (this.queue.length >= this.options.queueBatchesMax) this.dropOldest();
     this.queue.push(batch);
     this.suspicionOnlyRetries = 0;
@@ -171,6 +185,36 @@ class NodeSender {
 
   drained(): Promise<void> {
     return this.running ?? Promise.resolve();
+  }
+
+  /**
+   * Replaces the queue by its compaction (the newest heartbeat of each broker's stream, in full batches, then the
+   * suspicions in order). A compaction costs a pass over the queue; one that freed less than half of it is not
+   * tried again for half a queue of batches, so a node far behind with brokers all distinct costs no more.
+   */
+  private compact(): void {
+    const { batchMax, queueBatchesMax, metrics } = this.options;
+    if (this.compactionPause > 0) {
+      this.compactionPause -= 1;
+      return;
+    }
+    const before = this.queue.reduce((sum, batch) => sum + batch.heartbeatCount, 0);
+    const run = compactHeartbeats({
+      heartbeats: this.queue.flatMap((batch) => batch.heartbeats),
+      sequences: this.queue.flatMap((batch) => batch.sequences),
+    });
+    const suspicions = this.queue.flatMap((batch) => batch.suspicions);
+    const compacted: HeartbeatBatch[] = [];
+    for (let from = 0; from < run.heartbeats.length; from += batchMax) {
+      const to = from + batchMax;
+      compacted.push(new HeartbeatBatch(run.heartbeats.slice(from, to), run.sequences.slice(from, to), []));
+    }
+    // Suspicions follow every heartbeat, as the newest ones did.
+    if (suspicions.length > 0) compacted.push(new HeartbeatBatch([], [], suspicions));
+    this.queue.splice(0, this.queue.length, ...compacted);
+    const superseded = before - run.heartbeats.length;
+    if (superseded > 0) metrics.heartbeatSuperseded.inc(superseded);
+    if (compacted.length > queueBatchesMax / 2) this.compactionPause = Math.ceil(queueBatchesMax / 2);
   }
 
   private dropOldest(): void {

@@ -106,7 +106,8 @@ describe('unary Heartbeat', () => {
   });
 
   test('a down node and a stuck node do not hold up the others', async () => {
-    const t = await harness({ tuning: { heartbeatQueueBatchesMax: 2 } });
+    // A queue of 2 batches of 1 heartbeat: compaction cannot repack them, so the queue overflows and drops.
+    const t = await harness({ tuning: { heartbeatQueueBatchesMax: 2 }, config: { heartbeatBatchMax: 1 } });
     const [healthy, stuck, down] = t.cluster.nodes;
     stuck!.onReport = (_request, ctx) => untilAborted(ctx.signal);
     await down!.stop();

@@ -11,6 +11,8 @@ export interface GatewayMetrics {
   readonly heartbeatBatches: Counter<'node' | 'result'>;
   /** Heartbeats (and stream suspicions) dropped because a node's queue was full. */
   readonly heartbeatDropped: Counter;
+  /** Heartbeats of a full node queue replaced by a newer one of the same broker and stream (compaction). */
+  readonly heartbeatSuperseded: Counter;
   /** Times the cached consensus leader changed to another node. */
   readonly leaderChanges: Counter;
   /** Open HeartbeatStream and WatchEvents streams. */
@@ -52,6 +54,11 @@ export function registerGatewayMetrics(registry: Registry): GatewayMetrics {
     heartbeatDropped: new Counter({
       name: 'regent_gateway_heartbeat_dropped_total',
       help: "Heartbeats and stream suspicions dropped because a consensus node's queue was full.",
+      registers,
+    }),
+    heartbeatSuperseded: new Counter({
+      name: 'regent_gateway_heartbeat_superseded_total',
+      help: "Heartbeats in a full consensus node's queue replaced by a newer one of the same broker and stream.",
       registers,
     }),
     leaderChanges: new Counter({
