@@ -15,7 +15,8 @@
 // - cpuPer1000Brokers: CPU seconds per second of the gateway and the 3 consensus nodes, per 1000 brokers;
 //   gatewayUsPerHeartbeat, leaderUsPerHeartbeat, consensusUsPerHeartbeat (the 3 nodes summed): CPU µs per
 //   heartbeat; generatorCores: the generators' CPU.
-// - leaderRssMb, leaderHeapUsedMb, followerRssMaxMb: resident memory (and the leader's V8 heap in use) at the end.
+// - leaderRssMb, leaderHeapUsedMb, followerRssMaxMb, gatewayRssMb, gatewayHeapUsedMb: resident memory (and V8 heap
+//   in use) at the end.
 // - loadAvg1m: the machine's 1-minute load average at the end of the window (the machine is shared).
 // `--cpu-prof-dir DIR` writes CPU profiles of the gateway and the nodes there and logs the window's CLOCK_MONOTONIC
 // bounds in µs (the profiles' timestamps) for cutting them to the window.
@@ -25,6 +26,7 @@ import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { BROKER_TOKEN, CLUSTER, System } from '@regent/e2e';
 import { BrokerService } from '@regent/proto/broker';
+import { ElectionTrigger } from '@regent/proto/state';
 import { HeartbeatGenerator } from '../heartbeat-generator.js';
 import { type BenchResult, log, parseArgs, round } from '../machine.js';
 
@@ -152,10 +154,11 @@ export async function run(args: string[]): Promise<BenchResult> {
     const gatewayPid = system.gateways[0]!.proc.child.pid!;
     const generatorPids = generators.map((g) => g.child.pid!);
     const pids = [...consensusPids, gatewayPid, ...generatorPids];
-    const epochsBefore = await masterEpochSum(system, groups);
+    const epochsBefore = await masterEpochs(system, groups);
     const termBefore = await leaderTerm(system, leader);
     const scrapedPorts = [system.nodes.find((n) => n.id === leader)!.port, system.gateways[0]!.port];
-    await Promise.all(scrapedPorts.map(scrapeMetrics)); // resets the event-loop delay histograms
+    // Also resets the event-loop delay histograms.
+    const [, gatewayBefore] = await Promise.all(scrapedPorts.map(scrapeMetrics));
     await Promise.all(generators.map((g) => g.resetSamples()));
     const cpuBefore = pids.map(cpuSeconds);
     const windowStartUs = monotonicUs();
@@ -166,7 +169,8 @@ export async function run(args: string[]): Promise<BenchResult> {
     const summaries = await Promise.all(generators.map((g) => g.summary()));
     const [leaderScrape, gatewayScrape] = await Promise.all(scrapedPorts.map(scrapeMetrics));
     const loadAvg1m = loadavg()[0]!;
-    const epochsAfter = await masterEpochSum(system, groups);
+    const epochsAfter = await masterEpochs(system, groups);
+    const falseFailovers = await epochRise(system, epochsBefore, epochsAfter);
     const leaderNow = await system.waitForLeader();
     const termAfter = await leaderTerm(system, leaderNow);
     const leaderPid = system.nodes.find((n) => n.id === leader)!.proc.child.pid!;
@@ -174,6 +178,12 @@ export async function run(args: string[]): Promise<BenchResult> {
     const followerRss = system.nodes.filter((n) => n.id !== leader).map((n) => rssMb(n.proc.child.pid!));
     if (p.cpuProfDir !== '') {
       log(`profile window (CLOCK_MONOTONIC µs): ${windowStartUs} ${windowEndUs}; pids ${pids.join(' ')}`);
+    }
+    for (const line of system.gateways[0]!.proc.output()
+      .split('\n')
+      .filter((l) => l.includes('delivery failed'))
+      .slice(-3)) {
+      log(`gateway: ${line.slice(0, 300)}`);
     }
     const heartbeats = summaries.reduce((a, s) => a + s.heartbeats, 0);
     const consensusCpu = cpu.slice(0, consensusPids.length);
@@ -196,11 +206,14 @@ export async function run(args: string[]): Promise<BenchResult> {
         maxMs: Math.max(...summaries.map((s) => s.maxMs)),
         sendLagP99Ms: Math.max(...summaries.map((s) => s.sendLagP99Ms)),
         streamFailures: summaries.reduce((a, s) => a + s.streamFailures, 0),
-        falseFailovers: epochsAfter - epochsBefore,
+        falseFailovers,
         // Raft elections in the window (the term moves on with each).
         raftElections: termAfter - termBefore,
         leaderLagMaxMs: leaderScrape!.maxMs,
         gatewayLagMaxMs: gatewayScrape!.maxMs,
+        // Heartbeat batches a node did not take (failed or dropped from a full queue), and heartbeats so lost.
+        batchesFailed: gatewayScrape!.batchesFailed - gatewayBefore!.batchesFailed,
+        heartbeatsDropped: gatewayScrape!.heartbeatsDropped - gatewayBefore!.heartbeatsDropped,
         cpuPer1000Brokers: round(controllerCpu / p.duration / (ids.length / 1000), 3),
         gatewayUsPerHeartbeat: usPerHeartbeat(gatewayCpu),
         leaderUsPerHeartbeat: usPerHeartbeat(consensusCpu[system.nodes.findIndex((n) => n.id === leader)]!),
@@ -209,6 +222,8 @@ export async function run(args: string[]): Promise<BenchResult> {
         leaderRssMb: round(leaderRss, 1),
         leaderHeapUsedMb: leaderScrape!.heapUsedMb,
         followerRssMaxMb: round(Math.max(...followerRss), 1),
+        gatewayRssMb: round(rssMb(gatewayPid), 1),
+        gatewayHeapUsedMb: gatewayScrape!.heapUsedMb,
         loadAvg1m: round(loadAvg1m, 2),
       },
     };
@@ -235,29 +250,59 @@ async function leaderTerm(system: System, nodeId: number): Promise<number> {
  * From a process's /metrics: the longest event-loop delay since the last scrape (prom-client resets its histogram
  * on every scrape), in ms, and the V8 heap in use, in MiB.
  */
-async function scrapeMetrics(port: number): Promise<{ maxMs: number; heapUsedMb: number }> {
+async function scrapeMetrics(
+  port: number,
+): Promise<{ maxMs: number; heapUsedMb: number; batchesFailed: number; heartbeatsDropped: number }> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const sample = (name: string): number => {
-    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
-    return m === null ? Number.NaN : Number(m[1]);
+  /** The sum of the samples of `name` whose labels contain `labels`. */
+  const sum = (name: string, labels = ''): number => {
+    let total = 0;
+    for (const m of text.matchAll(new RegExp(`^${name}(\\{[^}]*\\})? (\\S+)$`, 'gm'))) {
+      if ((m[1] ?? '').includes(labels)) total += Number(m[2]);
+    }
+    return total;
   };
   return {
-    maxMs: round(sample('nodejs_eventloop_lag_max_seconds') * 1000, 1),
-    heapUsedMb: round(sample('nodejs_heap_size_used_bytes') / 2 ** 20, 1),
+    maxMs: round(sum('nodejs_eventloop_lag_max_seconds') * 1000, 1),
+    heapUsedMb: round(sum('nodejs_heap_size_used_bytes') / 2 ** 20, 1),
+    batchesFailed:
+      sum('regent_gateway_heartbeat_batches_total', 'result="error"') +
+      sum('regent_gateway_heartbeat_batches_total', 'result="dropped"'),
+    heartbeatsDropped: sum('regent_gateway_heartbeat_dropped_total'),
   };
 }
 
-/** The sum of every group's masterEpoch: any election (true or false failover) increases it. */
-async function masterEpochSum(system: System, groups: number): Promise<number> {
+/** Every group's masterEpoch: any election (true or false failover) increases it. */
+async function masterEpochs(system: System, groups: number): Promise<Map<string, number>> {
   const admin = system.adminClient(0);
   const names = Array.from({ length: groups }, (_, g) => `hb-${g}`);
-  let sum = 0;
+  const epochs = new Map<string, number>();
   for (let i = 0; i < names.length; i += 1000) {
     const data = await admin.getSyncStateData({
       clusterName: CLUSTER,
       brokerNames: names.slice(i, i + 1000),
     });
-    for (const info of Object.values(data.replicas)) sum += info.masterEpoch;
+    for (const [name, info] of Object.entries(data.replicas)) epochs.set(name, info.masterEpoch);
   }
-  return sum;
+  return epochs;
+}
+
+/** The rise of the epochs; the latest audit record of the first few groups that changed goes to the log. */
+async function epochRise(system: System, before: Map<string, number>, after: Map<string, number>) {
+  let rise = 0;
+  const changed: string[] = [];
+  for (const [name, epoch] of after) {
+    const delta = epoch - (before.get(name) ?? 0);
+    rise += delta;
+    if (delta > 0) changed.push(name);
+  }
+  for (const name of changed.slice(0, 3)) {
+    const audit = await system.adminClient(0).getElectionAudit({ clusterName: CLUSTER, brokerName: name });
+    const last = audit.records.at(-1);
+    log(
+      `election in ${name}: trigger ${ElectionTrigger[last?.trigger ?? 0]}, old master ${last?.oldMasterBrokerId}, ` +
+        `chosen ${last?.chosenBrokerId}: ${last?.explanation ?? ''}`,
+    );
+  }
+  return rise;
 }
