@@ -158,10 +158,11 @@ export async function run(args: string[]): Promise<BenchResult> {
     const termBefore = await leaderTerm(system, leader);
     const scrapedPorts = [system.nodes.find((n) => n.id === leader)!.port, system.gateways[0]!.port];
     // Also resets the event-loop delay histograms.
-    const [, gatewayBefore] = await Promise.all(scrapedPorts.map(scrapeMetrics));
+    const [leaderBefore, gatewayBefore] = await Promise.all(scrapedPorts.map(scrapeMetrics));
     await Promise.all(generators.map((g) => g.resetSamples()));
     const cpuBefore = pids.map(cpuSeconds);
     const windowStartUs = monotonicUs();
+    const windowStartUnixMs = Date.now();
     log(`measuring for ${p.duration} s`);
     await new Promise((r) => setTimeout(r, p.duration * 1000));
     const cpu = pids.map((pid, i) => cpuSeconds(pid) - cpuBefore[i]!);
@@ -170,7 +171,7 @@ export async function run(args: string[]): Promise<BenchResult> {
     const [leaderScrape, gatewayScrape] = await Promise.all(scrapedPorts.map(scrapeMetrics));
     const loadAvg1m = loadavg()[0]!;
     const epochsAfter = await masterEpochs(system, groups);
-    const falseFailovers = await epochRise(system, epochsBefore, epochsAfter);
+    const falseFailovers = await epochRise(system, epochsBefore, epochsAfter, windowStartUnixMs);
     const leaderNow = await system.waitForLeader();
     const termAfter = await leaderTerm(system, leaderNow);
     const leaderPid = system.nodes.find((n) => n.id === leader)!.proc.child.pid!;
@@ -214,6 +215,10 @@ export async function run(args: string[]): Promise<BenchResult> {
         // Heartbeat batches a node did not take (failed or dropped from a full queue), and heartbeats so lost.
         batchesFailed: gatewayScrape!.batchesFailed - gatewayBefore!.batchesFailed,
         heartbeatsDropped: gatewayScrape!.heartbeatsDropped - gatewayBefore!.heartbeatsDropped,
+        heartbeatsSuperseded: gatewayScrape!.heartbeatsSuperseded - gatewayBefore!.heartbeatsSuperseded,
+        // Heartbeats the leader took in the window (every heartbeat goes to every node), and stream breaks it applied.
+        leaderHeartbeats: leaderScrape!.heartbeatsAccepted - leaderBefore!.heartbeatsAccepted,
+        leaderSuspicionsApplied: leaderScrape!.suspicionsApplied - leaderBefore!.suspicionsApplied,
         cpuPer1000Brokers: round(controllerCpu / p.duration / (ids.length / 1000), 3),
         gatewayUsPerHeartbeat: usPerHeartbeat(gatewayCpu),
         leaderUsPerHeartbeat: usPerHeartbeat(consensusCpu[system.nodes.findIndex((n) => n.id === leader)]!),
@@ -246,13 +251,21 @@ async function leaderTerm(system: System, nodeId: number): Promise<number> {
   return Number(status.metadata?.term ?? 0n);
 }
 
+interface Scrape {
+  readonly maxMs: number;
+  readonly heapUsedMb: number;
+  readonly batchesFailed: number;
+  readonly heartbeatsDropped: number;
+  readonly heartbeatsSuperseded: number;
+  readonly heartbeatsAccepted: number;
+  readonly suspicionsApplied: number;
+}
+
 /**
- * From a process's /metrics: the longest event-loop delay since the last scrape (prom-client resets its histogram
- * on every scrape), in ms, and the V8 heap in use, in MiB.
+ * From a process's /metrics (gateway or consensus node; absent counters read 0): the longest event-loop delay since the last scrape (prom-client resets its histogram
+ * on every scrape), in ms, the V8 heap in use, in MiB, and the heartbeat counters.
  */
-async function scrapeMetrics(
-  port: number,
-): Promise<{ maxMs: number; heapUsedMb: number; batchesFailed: number; heartbeatsDropped: number }> {
+async function scrapeMetrics(port: number): Promise<Scrape> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   /** The sum of the samples of `name` whose labels contain `labels`. */
   const sum = (name: string, labels = ''): number => {
@@ -269,6 +282,9 @@ async function scrapeMetrics(
       sum('regent_gateway_heartbeat_batches_total', 'result="error"') +
       sum('regent_gateway_heartbeat_batches_total', 'result="dropped"'),
     heartbeatsDropped: sum('regent_gateway_heartbeat_dropped_total'),
+    heartbeatsSuperseded: sum('regent_gateway_heartbeat_superseded_total'),
+    heartbeatsAccepted: sum('regent_controller_heartbeats_total', 'result="accepted"'),
+    suspicionsApplied: sum('regent_controller_stream_suspicions_total', 'outcome="applied"'),
   };
 }
 
@@ -288,7 +304,12 @@ async function masterEpochs(system: System, groups: number): Promise<Map<string,
 }
 
 /** The rise of the epochs; the latest audit record of the first few groups that changed goes to the log. */
-async function epochRise(system: System, before: Map<string, number>, after: Map<string, number>) {
+async function epochRise(
+  system: System,
+  before: Map<string, number>,
+  after: Map<string, number>,
+  windowStartUnixMs: number,
+) {
   let rise = 0;
   const changed: string[] = [];
   for (const [name, epoch] of after) {
@@ -299,9 +320,10 @@ async function epochRise(system: System, before: Map<string, number>, after: Map
   for (const name of changed.slice(0, 3)) {
     const audit = await system.adminClient(0).getElectionAudit({ clusterName: CLUSTER, brokerName: name });
     const last = audit.records.at(-1);
+    const atMs = Number(last?.decidedAtUnixMs ?? 0n) - windowStartUnixMs;
     log(
-      `election in ${name}: trigger ${ElectionTrigger[last?.trigger ?? 0]}, old master ${last?.oldMasterBrokerId}, ` +
-        `chosen ${last?.chosenBrokerId}: ${last?.explanation ?? ''}`,
+      `election in ${name} ${atMs} ms into the window: trigger ${ElectionTrigger[last?.trigger ?? 0]}, ` +
+        `old master ${last?.oldMasterBrokerId}, chosen ${last?.chosenBrokerId}: ${last?.explanation ?? ''}`,
     );
   }
   return rise;
