@@ -92,15 +92,14 @@ export function createRaftStreamHandler(
       finished = true;
       req.removeAllListeners('data');
       res.writeHead(200, { 'content-type': STREAM_CONTENT_TYPE });
-      if (error === undefined) {
-        res.write(
-          encodeEnvelope(
-            0,
-            toBinary(StreamResponseSchema, create(StreamResponseSchema, { acceptedCount: accepted })),
-          ),
-        );
-      }
-      res.end(encodeEnvelope(FLAG_END_STREAM, endStreamJson(error)));
+      const answer =
+        error === undefined
+          ? encodeEnvelope(
+              0,
+              toBinary(StreamResponseSchema, create(StreamResponseSchema, { acceptedCount: accepted })),
+            )
+          : Buffer.alloc(0);
+      res.end(Buffer.concat([answer, encodeEnvelope(FLAG_END_STREAM, endStreamJson(error))]));
       if (error !== undefined) req.resume();
     };
     req.on('data', (chunk: Buffer) => {
