@@ -86,7 +86,7 @@ const suite: readonly RunSpec[] = [
     id: 'heartbeat',
     bench: 'heartbeat',
     title: 'Heartbeat streams through one gateway',
-    full: ['--brokers', '10000', '--duration', '30'],
+    full: ['--brokers', '10000', '--duration', '60'],
     quick: ['--brokers', '600', '--duration', '5', '--warmup', '2'],
     timeoutSeconds: { full: 900, quick: 300 },
   },
