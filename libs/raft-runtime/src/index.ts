@@ -18,3 +18,4 @@ export {
   type PeerTransport,
   type TransportEvents,
 } from './transport.js';
+export { encodeInTurns } from './turns.js';

@@ -1,7 +1,6 @@
 // The controller as a Raft state machine: applies committed LogCommands to the replicated ControllerState,
 // publishes each applied event to the watch hub, and snapshots/restores the whole state.
 
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
   type ApplyResult,
   allGroupStates,
@@ -14,7 +13,7 @@ import {
   snapshotParts,
 } from '@regent/controller';
 import type { Entry } from '@regent/raft';
-import type { StateMachine } from '@regent/raft-runtime';
+import { encodeInTurns, type StateMachine } from '@regent/raft-runtime';
 import { WatchHub } from './watch.js';
 
 /**
@@ -22,16 +21,6 @@ import { WatchHub } from './watch.js';
  * encoded in one go held the event loop for 100–200 ms on every node at once, longer than an election timeout.
  */
 const snapshotGroupsPerTurn = 128;
-
-/** Encodes the parts one per turn of the event loop and joins them. */
-async function encodeInTurns(parts: Iterable<Uint8Array>): Promise<Uint8Array> {
-  const encoded: Uint8Array[] = [];
-  for (const part of parts) {
-    encoded.push(part);
-    await nextTurn();
-  }
-  return Buffer.concat(encoded);
-}
 
 export interface ControllerMachine extends StateMachine {
   /** The applied (committed) state. Replaced wholesale on restore: always read it through this getter. */
