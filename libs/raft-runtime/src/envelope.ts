@@ -20,31 +20,57 @@ export function encodeEnvelope(flags: number, payload: Uint8Array): Buffer {
   return out;
 }
 
-/** Splits a byte stream into envelopes; a payload longer than `maxBytes` is an error (nothing is buffered). */
+/**
+ * Splits a byte stream into envelopes; a payload longer than `maxBytes` is an error (nothing is buffered). Chunks
+ * of an incomplete envelope are kept as a list and joined once, when the envelope is complete (joining at every
+ * chunk would copy a 1 MiB snapshot chunk arriving in 16 KiB pieces some 64 times).
+ */
 export class EnvelopeReader {
-  #pending: Buffer = Buffer.alloc(0);
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  /** The length of the envelope being gathered (header included), once its header is in. */
+  #needed = 0;
 
   constructor(private readonly maxBytes: number) {}
 
   /** Feeds a chunk; returns the envelopes it completed, in order. */
   push(chunk: Buffer): { flags: number; payload: Buffer }[] {
-    let buffer = this.#pending.byteLength === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.byteLength;
     const out: { flags: number; payload: Buffer }[] = [];
-    while (buffer.byteLength >= 5) {
-      const length = buffer.readUInt32BE(1);
-      if (length > this.maxBytes) {
-        throw new EnvelopeError(`message of ${length} bytes is over the limit of ${this.maxBytes}`);
+    for (;;) {
+      if (this.#needed === 0) {
+        if (this.#buffered < 5) break;
+        const head = this.#peekHead();
+        const length = head.readUInt32BE(1);
+        if (length > this.maxBytes) {
+          throw new EnvelopeError(`message of ${length} bytes is over the limit of ${this.maxBytes}`);
+        }
+        this.#needed = 5 + length;
       }
-      if (buffer.byteLength < 5 + length) break;
-      out.push({ flags: buffer[0]!, payload: buffer.subarray(5, 5 + length) });
-      buffer = buffer.subarray(5 + length);
+      if (this.#buffered < this.#needed) break;
+      const buffer =
+        this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#buffered);
+      out.push({ flags: buffer[0]!, payload: buffer.subarray(5, this.#needed) });
+      const rest = buffer.subarray(this.#needed);
+      this.#chunks = rest.byteLength > 0 ? [rest] : [];
+      this.#buffered = rest.byteLength;
+      this.#needed = 0;
     }
-    this.#pending = buffer;
     return out;
+  }
+
+  /** A buffer starting with the 5 header bytes (rarely split: then everything buffered is joined once). */
+  #peekHead(): Buffer {
+    const first = this.#chunks[0]!;
+    if (first.byteLength >= 5) return first;
+    const joined = Buffer.concat(this.#chunks, this.#buffered);
+    this.#chunks = [joined];
+    return joined;
   }
 
   /** Bytes of an incomplete envelope still waiting for the rest. */
   get bufferedBytes(): number {
-    return this.#pending.byteLength;
+    return this.#buffered;
   }
 }

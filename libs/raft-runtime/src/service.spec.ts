@@ -170,3 +170,25 @@ describe('createRaftStreamHandler', () => {
     expect(received).toHaveLength(1);
   });
 });
+
+describe('EnvelopeReader, byte by byte', () => {
+  it('gives the same envelopes whatever the chunking, including one byte at a time', () => {
+    const envelopes = [Buffer.alloc(0), Buffer.from('a'), Buffer.alloc(70_000, 3), Buffer.from('xyz')].map(
+      (p, i) => encodeEnvelope(i % 3, p),
+    );
+    const all = Buffer.concat(envelopes);
+    for (const size of [1, 2, 4, 5, 7, 16_384, all.byteLength]) {
+      const reader = new EnvelopeReader(1 << 20);
+      const out: { flags: number; payload: Buffer }[] = [];
+      for (let o = 0; o < all.byteLength; o += size) out.push(...reader.push(all.subarray(o, o + size)));
+      expect(out.map((e) => [e.flags, e.payload.byteLength])).toEqual([
+        [0, 0],
+        [1, 1],
+        [2, 70_000],
+        [0, 3],
+      ]);
+      expect(out[2]!.payload.every((b) => b === 3)).toBe(true);
+      expect(reader.bufferedBytes).toBe(0);
+    }
+  });
+});
