@@ -19,7 +19,7 @@ import {
   HeartbeatStreamRequestSchema,
   HeartbeatStreamResponseSchema,
 } from '@regent/proto/broker';
-import { type HttpHandler, REQUEST_ID_HEADER } from '@regent/service-kit';
+import { EnvelopeReader, encodeEnvelope, type HttpHandler, REQUEST_ID_HEADER } from '@regent/service-kit';
 import type { Logger } from 'pino';
 import { type Authenticator, requirePrincipalCluster } from './auth.js';
 import { beginCall, type ObservedCall } from './call-context.js';
@@ -34,7 +34,6 @@ const method = BrokerService.method.heartbeatStream;
 const path = `/${BrokerService.typeName}/${method.name}`;
 const rpc = `${BrokerService.name}/${method.name}`;
 /** Length-prefixed message header: 1 flag byte, 4 length bytes (big endian). */
-const envelopeHeaderBytes = 5;
 const compressedFlag = 0b0000_0001;
 const endStream = createEndStreamSerialization({});
 
@@ -111,8 +110,8 @@ class WireStream {
   readonly #onFinished: () => void;
   readonly #observed: ObservedCall;
   #session: HeartbeatStreamSession | undefined;
-  /** Bytes of a partly received message. */
-  #pending: Buffer | undefined;
+  /** Splits the request body into envelopes (a partly received message waits in it). */
+  readonly #reader: EnvelopeReader;
   #requestEnded = false;
   #finished = false;
 
@@ -128,6 +127,7 @@ class WireStream {
     this.#req = req;
     this.#res = res;
     this.#onFinished = onFinished;
+    this.#reader = new EnvelopeReader(options.readMaxBytes);
     const requestId = req.headers[REQUEST_ID_HEADER];
     this.#observed = beginCall(
       options.logger,
@@ -172,25 +172,22 @@ class WireStream {
 
   #onData(chunk: Buffer): void {
     if (this.#finished) return; // the rest of a refused stream is read and dropped
-    let data = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk]);
-    this.#pending = undefined;
-    while (data.length >= envelopeHeaderBytes && !this.#finished) {
-      const flags = data[0]!;
-      const length = data.readUInt32BE(1);
-      if (length > this.#options.readMaxBytes) {
-        this.fail(
-          new ConnectError(
-            `message size ${length} is larger than configured readMaxBytes ${this.#options.readMaxBytes}`,
-            Code.ResourceExhausted,
-          ),
-        );
-        return;
-      }
-      if (data.length < envelopeHeaderBytes + length) break;
-      this.#onMessage(flags, data.subarray(envelopeHeaderBytes, envelopeHeaderBytes + length));
-      data = data.subarray(envelopeHeaderBytes + length);
+    let envelopes: { flags: number; payload: Buffer }[];
+    try {
+      envelopes = this.#reader.push(chunk);
+    } catch {
+      this.fail(
+        new ConnectError(
+          `message size is larger than configured readMaxBytes ${this.#options.readMaxBytes}`,
+          Code.ResourceExhausted,
+        ),
+      );
+      return;
     }
-    if (data.length > 0 && !this.#finished) this.#pending = Buffer.from(data);
+    for (const e of envelopes) {
+      if (this.#finished) return;
+      this.#onMessage(e.flags, e.payload);
+    }
   }
 
   #onMessage(flags: number, bytes: Uint8Array): void {
@@ -198,7 +195,7 @@ class WireStream {
     if (session === undefined) return;
     try {
       const ack = session.accept(parseMessage(this.#protocol, flags, bytes));
-      const written = this.#res.write(envelope(0, toBinary(HeartbeatStreamResponseSchema, ack)));
+      const written = this.#res.write(encodeEnvelope(0, toBinary(HeartbeatStreamResponseSchema, ack)));
       // Acks are not read: stop reading heartbeats until they are (HTTP/2 flow control reaches the broker).
       if (!written) {
         this.#req.pause();
@@ -212,7 +209,7 @@ class WireStream {
   #onRequestEnd(): void {
     this.#requestEnded = true;
     if (this.#finished) return;
-    if (this.#pending !== undefined) {
+    if (this.#reader.bufferedBytes > 0) {
       this.fail(new ConnectError('protocol error: incomplete envelope', Code.InvalidArgument));
       return;
     }
@@ -223,7 +220,6 @@ class WireStream {
   #finish(error: ConnectError | undefined, answer: boolean): void {
     if (this.#finished) return;
     this.#finished = true;
-    this.#pending = undefined;
     this.#session?.end();
     this.#onFinished();
     if (answer) this.#answer(error);
@@ -236,7 +232,7 @@ class WireStream {
     const res = this.#res;
     if (res.writableEnded || res.destroyed) return;
     if (this.#protocol === 'connect') {
-      res.end(envelope(endStreamFlag, endStream.serialize({ metadata: new Headers(), error })));
+      res.end(encodeEnvelope(endStreamFlag, endStream.serialize({ metadata: new Headers(), error })));
       return;
     }
     const trailers: Record<string, string> = {};
@@ -268,12 +264,4 @@ function parseMessage(protocol: Protocol, flags: number, bytes: Uint8Array): Hea
       Code.Internal,
     );
   }
-}
-
-function envelope(flags: number, payload: Uint8Array): Buffer {
-  const frame = Buffer.allocUnsafe(envelopeHeaderBytes + payload.byteLength);
-  frame[0] = flags;
-  frame.writeUInt32BE(payload.byteLength, 1);
-  frame.set(payload, envelopeHeaderBytes);
-  return frame;
 }

@@ -1,6 +1,5 @@
 // @regent/raft-runtime: drives the pure Raft core with real I/O — timers, durable storage, Connect transport.
 export { entryFromWire, entryToWire, messageFromWire, messageToWire, WireDecodeError } from './codec.js';
-export { EnvelopeError, EnvelopeReader, encodeEnvelope } from './envelope.js';
 export {
   ProposalOutcomeUnknownError,
   RaftRuntime,

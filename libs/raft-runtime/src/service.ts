@@ -10,7 +10,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
 import { codeToString } from '@connectrpc/connect/protocol-connect';
 import { type RaftMessage, RaftService, StreamRequestSchema, StreamResponseSchema } from '@regent/proto/raft';
-import { EnvelopeReader, encodeEnvelope, FLAG_COMPRESSED, FLAG_END_STREAM } from './envelope.js';
+import { EnvelopeReader, encodeEnvelope, FLAG_COMPRESSED, FLAG_END_STREAM } from '@regent/service-kit';
 import type { RaftRuntime } from './runtime.js';
 
 export interface RaftServiceOptions {

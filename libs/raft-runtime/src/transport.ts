@@ -9,8 +9,8 @@ import * as net from 'node:net';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { type RaftMessage, RaftService, StreamRequestSchema } from '@regent/proto/raft';
 import type { Message, NodeId } from '@regent/raft';
+import { encodeEnvelope } from '@regent/service-kit';
 import { messageToWire } from './codec.js';
-import { encodeEnvelope } from './envelope.js';
 import { chunkSnapshot } from './snapshot-chunks.js';
 
 export interface TransportEvents {

@@ -15,6 +15,13 @@ export {
   validateAddress,
 } from './config.js';
 export {
+  EnvelopeError,
+  EnvelopeReader,
+  encodeEnvelope,
+  FLAG_COMPRESSED,
+  FLAG_END_STREAM,
+} from './envelope.js';
+export {
   type LeanUnaryContext,
   type LeanUnaryHandler,
   type LeanUnaryOptions,

@@ -1,6 +1,6 @@
-// Connect streaming envelopes (https://connectrpc.com/docs/protocol#streaming-request): one flags byte, a
-// big-endian uint32 length, then the message. The peer transport writes them and the lean stream handler reads
-// them straight off HTTP/2, so RaftService.Stream stays a plain Connect client stream on the wire.
+// Connect and gRPC streaming envelopes (https://connectrpc.com/docs/protocol#streaming-request): one flags byte, a
+// big-endian uint32 length, then the message. The lean stream paths (the Raft peer stream, the gateway's heartbeat
+// stream) write and read them straight off HTTP/2.
 
 /** Envelope flag: the payload is compressed (we never compress; such a stream is refused). */
 export const FLAG_COMPRESSED = 0x01;
