@@ -5,19 +5,10 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { type RaftMessage, RaftService, type StreamRequest, StreamRequestSchema } from '@regent/proto/raft';
-import {
-  createLogger,
-  createMetricsRegistry,
-  EnvelopeReader,
-  encodeEnvelope,
-  FLAG_COMPRESSED,
-  type RunningServer,
-  startServer,
-} from '@regent/service-kit';
+import { EnvelopeReader, encodeEnvelope, FLAG_COMPRESSED, type RunningServer } from '@regent/service-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { messageToWire } from './codec.js';
-import type { RaftRuntime } from './runtime.js';
-import { createRaftServiceRoutes, createRaftStreamHandler } from './service.js';
+import { startRecordingServer } from './recording-server.test-support.js';
 
 let server: RunningServer | undefined;
 afterEach(async () => {
@@ -38,28 +29,10 @@ const heartbeat = (term: number): RaftMessage =>
     readContext: 0,
   });
 
-/** A server whose "runtime" records what it receives. */
 async function start(readMaxBytes = 1 << 20) {
-  const received: RaftMessage[] = [];
-  const runtime = { receive: (m: RaftMessage) => received.push(m) } as unknown as RaftRuntime;
-  const options = { group: 'g', runtime: () => runtime };
-  let lean = 0;
-  const handler = createRaftStreamHandler({ ...options, readMaxBytes });
-  server = await startServer({
-    host: '127.0.0.1',
-    port: 0,
-    logger: createLogger('t', 'silent'),
-    metrics: createMetricsRegistry('t'),
-    routes: createRaftServiceRoutes(options),
-    handlers: [
-      (req, res) => {
-        const taken = handler(req, res);
-        if (taken) lean++;
-        return taken;
-      },
-    ],
-  });
-  return { received, url: server.url, leanCount: () => lean };
+  const recording = await startRecordingServer({ readMaxBytes });
+  server = recording.server;
+  return { received: recording.received, url: server.url, leanCount: recording.leanCount };
 }
 
 async function* batches(...requests: StreamRequest[]): AsyncGenerator<StreamRequest> {

@@ -4,11 +4,10 @@
 import * as net from 'node:net';
 import type { RaftMessage } from '@regent/proto/raft';
 import type { Message } from '@regent/raft';
-import { createLogger, createMetricsRegistry, type RunningServer, startServer } from '@regent/service-kit';
+import type { RunningServer } from '@regent/service-kit';
 import { freePort, waitFor } from '@regent/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RaftRuntime } from './runtime.js';
-import { createRaftServiceRoutes, createRaftStreamHandler } from './service.js';
+import { startRecordingServer } from './recording-server.test-support.js';
 import { createConnectPeerTransport, type PeerTransport } from './transport.js';
 
 const append = (term: number): Message => ({
@@ -33,15 +32,18 @@ afterEach(async () => {
 });
 
 async function serve(port: number, received: RaftMessage[]): Promise<RunningServer> {
-  const runtime = { receive: (m: RaftMessage) => received.push(m) } as unknown as RaftRuntime;
-  const options = { group: 'g', runtime: () => runtime };
-  return startServer({
-    host: '127.0.0.1',
-    port,
-    logger: createLogger('t', 'silent'),
-    metrics: createMetricsRegistry('t'),
-    routes: createRaftServiceRoutes(options),
-    handlers: [createRaftStreamHandler({ ...options, readMaxBytes: 1 << 20 })],
+  return (await startRecordingServer({ port, received })).server;
+}
+
+/** A transport from node 1 to node 2 at `port` that records unreachable reports and reconnects quickly. */
+function connect(port: number, unreachable: number[]): PeerTransport {
+  return createConnectPeerTransport({
+    group: 'g',
+    selfId: 1,
+    peers: new Map([[2, `127.0.0.1:${port}`]]),
+    events: { onUnreachable: (peer) => unreachable.push(peer), onSnapshotSent: () => {} },
+    reconnectMinMs: 10,
+    reconnectMaxMs: 50,
   });
 }
 
@@ -51,23 +53,19 @@ describe('createConnectPeerTransport', () => {
     const received: RaftMessage[] = [];
     server = await serve(port, received);
     const unreachable: number[] = [];
-    transport = createConnectPeerTransport({
-      group: 'g',
-      selfId: 1,
-      peers: new Map([[2, `127.0.0.1:${port}`]]),
-      events: { onUnreachable: (peer) => unreachable.push(peer), onSnapshotSent: () => {} },
-      reconnectMinMs: 10,
-      reconnectMaxMs: 50,
-    });
+    transport = connect(port, unreachable);
     for (let term = 1; term <= 100; term++) transport.send([append(term)]);
     await waitFor(() => received.length === 100, { what: '100 messages' });
     expect(received.map((m) => Number(m.term))).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
 
     await server.close();
     server = undefined;
-    await waitFor(() => unreachable.length > 0, { what: 'the peer reported unreachable' });
-    // Several ping intervals with the peer gone: an exception here would fail the run as unhandled.
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    // Reconnect attempts against the closed port, spanning more than one ping interval (1 s): an exception from a
+    // timer of a dead connection would fail the run as unhandled.
+    const gone = performance.now();
+    await waitFor(() => unreachable.length >= 3 && performance.now() - gone > 1_500, {
+      what: 'reconnect attempts over more than a ping interval',
+    });
 
     server = await serve(port, received);
     await waitFor(
@@ -91,14 +89,7 @@ describe('createConnectPeerTransport', () => {
     const port = (silent.address() as net.AddressInfo).port;
     const unreachable: number[] = [];
     try {
-      transport = createConnectPeerTransport({
-        group: 'g',
-        selfId: 1,
-        peers: new Map([[2, `127.0.0.1:${port}`]]),
-        events: { onUnreachable: (peer) => unreachable.push(peer), onSnapshotSent: () => {} },
-        reconnectMinMs: 10,
-        reconnectMaxMs: 50,
-      });
+      transport = connect(port, unreachable);
       transport.send([append(1)]);
       await waitFor(() => unreachable.length >= 2, { what: 'two ping timeouts', timeoutMs: 15_000 });
       expect(sockets.size).toBeGreaterThanOrEqual(2);
