@@ -1,18 +1,39 @@
 // etcd: the anchor for the raft bench. Three etcd members (the `etcd` binary on PATH, e.g. Debian's etcd-server) on
 // loopback with their default fsync, driven by the raft bench's workload: a closed loop of `concurrency` writers, each
-// with one put of a `payload`-byte value in flight, keys cycling through `key-space`, sent to the leader through
-// etcd's v3 JSON gateway (POST /v3/kv/put, base64 keys and values) over HTTP/1.1 keep-alive.
-// Options: --concurrency (64) --payload (256) --duration <s> (10) --warmup <s> (2) --key-space (100000)
+// with one put of a `payload`-byte value in flight, keys cycling through `key-space`, sent to the leader by one of
+// two clients (--client):
+//   json  (default) etcd's v3 JSON gateway (POST /v3/kv/put, base64 keys and values) over HTTP/1.1 keep-alive,
+//         up to one socket per writer;
+//   etcd3 the npm `etcd3` client (gRPC over @grpc/grpc-js, one HTTP/2 channel to the leader's client URL, the
+//         client's default retry and circuit-breaker policies, a 10 s deadline per put), one
+//         `client.put(key).value(buffer)` per put — how the issue measured its etcd baseline.
+// The leader is found through the JSON gateway either way; only the measured puts differ.
+// Options: --client json|etcd3 (json) --concurrency (64) --payload (256) --duration <s> (10) --warmup <s> (2)
+//          --key-space (100000)
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, type ManagedProcess, spawnProcess, waitFor } from '@regent/testing';
+import type { Etcd3 } from 'etcd3';
 import { type BenchResult, log, parseArgs, round } from '../machine.js';
 import { payloadOf, Reservoir } from '../raft-load.js';
 
-const defaults = { concurrency: 64, payload: 256, duration: 10, warmup: 2, keySpace: 100_000 };
+const clients = {
+  json: 'HTTP/1.1 JSON gateway to the leader',
+  etcd3: 'etcd3 (grpc-js) client to the leader',
+} as const;
+type Client = keyof typeof clients;
+
+const defaults = {
+  client: 'json',
+  concurrency: 64,
+  payload: 256,
+  duration: 10,
+  warmup: 2,
+  keySpace: 100_000,
+};
 const durationSecondsMax = 600;
 const concurrencyMax = 4096;
 /** One put's deadline; etcd answers in milliseconds unless the cluster is broken. */
@@ -131,12 +152,13 @@ async function leaderUrl(agent: http.Agent, members: readonly Member[]): Promise
   );
 }
 
+/** Writes `value` under `key` and resolves once the leader has committed it. */
+type Put = (key: string) => Promise<unknown>;
+
 async function closedLoop(
-  agent: http.Agent,
-  url: string,
+  put: Put,
   options: {
     concurrency: number;
-    value: string;
     durationMs: number;
     keySpace: number;
     latencies?: Reservoir;
@@ -148,9 +170,9 @@ async function closedLoop(
   await Promise.all(
     Array.from({ length: options.concurrency }, async (_, w) => {
       for (let n = 0; performance.now() < deadline; n++) {
-        const key = Buffer.from(`k${(n * options.concurrency + w) % options.keySpace}`).toString('base64');
+        const key = `k${(n * options.concurrency + w) % options.keySpace}`;
         const sent = performance.now();
-        await postJson(agent, `${url}/v3/kv/put`, { key, value: options.value });
+        await put(key);
         options.latencies?.add(performance.now() - sent);
         ops++;
       }
@@ -167,23 +189,45 @@ export async function run(args: string[]): Promise<BenchResult> {
     throw new Error(`--duration must be in (0, ${durationSecondsMax}]`);
   if (!(p.warmup >= 0 && p.warmup <= durationSecondsMax))
     throw new Error(`--warmup must be in [0, ${durationSecondsMax}]`);
+  if (!Object.hasOwn(clients, p.client))
+    throw new Error(
+      `--client must be one of ${Object.keys(clients).join(', ')} (got ${JSON.stringify(p.client)})`,
+    );
+  const client = p.client as Client;
   const binary = etcdBinary();
   if (binary === undefined) throw new Error('etcd is not installed (no `etcd` on PATH; Debian: etcd-server)');
   const version = etcdVersion(binary);
   const dataRoot = mkdtempSync(join(tmpdir(), 'regent-bench-etcd-'));
   const agent = new http.Agent({ keepAlive: true, maxSockets: p.concurrency });
   let members: Member[] = [];
+  let etcd3: Etcd3 | undefined;
   try {
     log(`starting 3 etcd ${version} members`);
     members = await startEtcd(binary, dataRoot);
     const url = await leaderUrl(agent, members);
-    const value = Buffer.from(payloadOf(p.payload)).toString('base64');
-    log(`warm-up: ${p.warmup} s with ${p.concurrency} writers`);
-    await closedLoop(agent, url, { ...p, value, durationMs: p.warmup * 1000 });
+    const value = Buffer.from(payloadOf(p.payload));
+    let put: Put;
+    if (client === 'etcd3') {
+      // Loaded only here: grpc-js is a dev dependency of the bench, and report.ts imports this module.
+      const { Etcd3 } = await import('etcd3');
+      const c = new Etcd3({
+        hosts: url,
+        defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + putTimeoutMs }),
+      });
+      etcd3 = c;
+      // exec() is what awaiting the builder runs; called directly because PutBuilder.then() does not type as a Promise.
+      put = (key) => c.put(key).value(value).exec();
+    } else {
+      const value64 = value.toString('base64');
+      put = (key) =>
+        postJson(agent, `${url}/v3/kv/put`, { key: Buffer.from(key).toString('base64'), value: value64 });
+    }
+    log(`warm-up: ${p.warmup} s with ${p.concurrency} writers (${clients[client]})`);
+    await closedLoop(put, { ...p, durationMs: p.warmup * 1000 });
     const loadAverage = loadavg()[0]!;
     log(`measuring: ${p.duration} s with ${p.concurrency} writers of ${p.payload}-byte values`);
     const latencies = new Reservoir();
-    const result = await closedLoop(agent, url, { ...p, value, durationMs: p.duration * 1000, latencies });
+    const result = await closedLoop(put, { ...p, durationMs: p.duration * 1000, latencies });
     log(`${result.ops} puts in ${round(result.elapsedMs)} ms`);
     return {
       params: {
@@ -195,7 +239,7 @@ export async function run(args: string[]): Promise<BenchResult> {
         warmupSeconds: p.warmup,
         keySpace: p.keySpace,
         fsync: true,
-        client: 'HTTP/1.1 JSON gateway to the leader',
+        client: clients[client],
       },
       metrics: {
         opsPerSec: round((result.ops * 1000) / result.elapsedMs, 0),
@@ -205,6 +249,7 @@ export async function run(args: string[]): Promise<BenchResult> {
       },
     };
   } finally {
+    etcd3?.close();
     agent.destroy();
     await Promise.all(members.map((m) => m.proc?.stop(5000)));
     rmSync(dataRoot, { recursive: true, force: true });
