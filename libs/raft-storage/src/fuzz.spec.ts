@@ -7,9 +7,10 @@ import type { HardState } from '@regent/raft';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { WalCorruptionError } from './errors.js';
-import { type FileStorage, type FileStorageOptions, openFileStorage } from './file-storage.js';
+import { type FileStorage, openFileStorage } from './file-storage.js';
 import { differences, replay, type WrittenRecord } from './model.test-support.js';
 import { entries, open, tmpDir, walFiles } from './storage.test-support.js';
+import type { FileStorageOptions } from './storage-options.js';
 
 /** Writes a store with truncations, hard states and several segments; returns the records in write order. */
 async function buildStore(options: FileStorageOptions, rounds: number): Promise<WrittenRecord[]> {

@@ -9,12 +9,11 @@ export {
   StorageFailedError,
   WalCorruptionError,
 } from './errors.js';
-export {
-  FileStorage,
-  type FileStorageOptions,
-  type OpenReport,
-  openFileStorage,
-  type StorageMetricsHook,
-  type StorageStats,
-} from './file-storage.js';
+export { FileStorage, openFileStorage } from './file-storage.js';
 export type { TornTail } from './recovery.js';
+export type {
+  FileStorageOptions,
+  OpenReport,
+  StorageMetricsHook,
+  StorageStats,
+} from './storage-options.js';

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import type { HardState } from '@regent/raft';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { FileStorage, FileStorageOptions } from './file-storage.js';
+import type { FileStorage } from './file-storage.js';
 import { apply, differences, emptyState, range, replay, type WrittenRecord } from './model.test-support.js';
 import {
   entry,
@@ -19,6 +19,7 @@ import {
   tmpDir,
   walFiles,
 } from './storage.test-support.js';
+import type { FileStorageOptions } from './storage-options.js';
 
 type Op =
   | {

@@ -5,7 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { type Entry, EntryType, type Snapshot } from '@regent/raft';
 import { afterEach } from 'vitest';
-import { type FileStorage, type FileStorageOptions, openFileStorage } from './file-storage.js';
+import { type FileStorage, openFileStorage } from './file-storage.js';
+import type { FileStorageOptions } from './storage-options.js';
 
 const created: string[] = [];
 const opened: FileStorage[] = [];
