@@ -63,6 +63,12 @@ export const consensusConfigSchema = {
     default: 15,
   }),
   heartbeatTicks: option.int({ description: 'leader heartbeat interval in ticks', min: 1, default: 2 }),
+  commitBroadcast: option.string({
+    description:
+      'how followers learn a new commit index: eager (an empty append at once, as etcd) or heartbeat (with the next append or heartbeat, at most heartbeatTicks later; two messages fewer per sparse write)',
+    default: 'eager',
+    validate: (v) => (v === 'eager' || v === 'heartbeat' ? undefined : 'must be eager or heartbeat'),
+  }),
   snapshotEveryEntries: option.int({
     description: 'snapshot after this many applied entries',
     min: 1,

@@ -124,6 +124,7 @@ export function openRaftNode(options: {
       random,
       electionTimeoutTicks: config.electionTimeoutTicks,
       heartbeatTimeoutTicks: config.heartbeatTicks,
+      broadcastCommit: config.commitBroadcast === 'eager',
     },
     storage,
     stateMachine: options.stateMachine,

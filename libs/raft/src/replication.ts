@@ -44,6 +44,7 @@ export function sendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): boolean {
 
 /** Sends an empty append when the follower could adopt a newer commit index than any it was sent. */
 function maybeSendCommit(r: Raft, to: NodeId): void {
+  if (!r.cfg.broadcastCommit) return;
   const pr = r.progress.get(to);
   if (pr && pr.sentCommit < Math.min(r.log.committed, pr.next - 1)) sendAppend(r, to, true);
 }

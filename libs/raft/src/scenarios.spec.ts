@@ -248,3 +248,41 @@ describe('log repair (Raft §5.3)', () => {
     expect(c.get(1).commands).toEqual(['committed', 'winner']);
   });
 });
+
+describe('commit propagation (broadcastCommit)', () => {
+  /** Runs one write to completion on leader 1, counting the empty appends the leader sends meanwhile. */
+  function oneWrite(broadcastCommit: boolean): { c: Cluster; sent: { emptyAppends: number }; index: number } {
+    const c = new Cluster({ voters: [1, 2, 3], config: { broadcastCommit } });
+    c.elect(1);
+    const sent = { emptyAppends: 0 };
+    c.filter = (m) => {
+      if (m.type === 'AppendEntries' && m.from === 1 && m.entries.length === 0) sent.emptyAppends++;
+      return true;
+    };
+    const { index } = c.propose(1, 'x');
+    c.stabilize();
+    expect(c.status(1).commit).toBe(index);
+    expect(c.get(1).commands).toEqual(['x']);
+    return { c, sent, index };
+  }
+
+  test('eager (etcd): the new commit index reaches idle followers at once, in one empty append each', () => {
+    const { c, sent, index } = oneWrite(true);
+    expect(sent.emptyAppends).toBe(2);
+    expect(c.status(2).commit).toBe(index);
+    expect(c.get(2).commands).toEqual(['x']);
+  });
+
+  test('heartbeat: no extra messages; followers learn the commit index with the next heartbeat', () => {
+    const { c, sent, index } = oneWrite(false);
+    expect(sent.emptyAppends).toBe(0);
+    expect(c.status(2).commit).toBe(index - 1);
+    expect(c.get(2).commands).toEqual([]);
+    // One heartbeat interval (heartbeatTimeoutTicks) later the leader's heartbeat carries it.
+    c.tick(1, 1);
+    c.stabilize();
+    expect(sent.emptyAppends).toBe(2);
+    expect(c.status(2).commit).toBe(index);
+    expect(c.get(2).commands).toEqual(['x']);
+  });
+});

@@ -44,6 +44,8 @@ export interface SimulationPlan {
   readonly checkQuorum: boolean;
   /** A leader sends its Ready's messages before persisting when the Ready allows it (as the runtime does). */
   readonly sendBeforePersist: boolean;
+  /** RaftConfig.broadcastCommit: followers learn a commit at once, or with the next append or heartbeat. */
+  readonly broadcastCommit: boolean;
 }
 
 export interface SimulationResult {
@@ -97,6 +99,7 @@ export function planFor(seed: number): SimulationPlan {
     preVote: rand.chance(0.85),
     checkQuorum: rand.chance(0.85),
     sendBeforePersist: rand.chance(0.7),
+    broadcastCommit: rand.chance(0.5),
   };
 }
 
@@ -270,6 +273,7 @@ class Simulation {
         maxPendingReads: 16,
         preVote: this.plan.preVote,
         checkQuorum: this.plan.checkQuorum,
+        broadcastCommit: this.plan.broadcastCommit,
       },
       node.storage,
     );
