@@ -7,7 +7,9 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { ControllerCondition } from '@regent/proto/common';
 import { waitFor } from '@regent/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type BrokerAgent, type BrokerAgentConfig, createBrokerAgent } from './agent.js';
+import { createBrokerAgent } from './agent.js';
+import type { BrokerAgent } from './agent-api.js';
+import type { BrokerAgentConfig } from './config.js';
 import type { RoleEvent } from './role-events.js';
 import { FakeBrokerService, SettableStore } from './testing.js';
 

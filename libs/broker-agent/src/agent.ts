@@ -6,240 +6,31 @@
 // Control flow: `start()` checks the identity files and returns; registration, heartbeats, polling and the NATS
 // subscription run in the background until `stop()`/`abort()`, a permanent registration refusal, or an unexpected
 // error (a bug, or an injected crash), which terminates the agent; `closed()` tells which.
-import { create, fromBinary } from '@bufbuild/protobuf';
-import { ConnectError } from '@connectrpc/connect';
-import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+//
+// This file holds the agent's state and control flow; config.ts, registration.ts, heartbeat.ts,
+// role-notifications.ts and sync-state-set-proposal.ts do the parts, agent-api.ts declares the public types.
 import { readControllerError } from '@regent/proto';
+import type { RegisterBrokerResponse } from '@regent/proto/broker';
+import { ControllerCondition } from '@regent/proto/common';
 import type {
-  ElectMasterResponse,
-  GetReplicaInfoResponse,
-  RegisterBrokerResponse,
-} from '@regent/proto/broker';
-import { type BrokerHeartbeat, BrokerHeartbeatSchema, ControllerCondition } from '@regent/proto/common';
-import { type RoleChangeNotification, RoleChangeNotificationSchema } from '@regent/proto/notify';
-import { roleSubject } from './adapters.js';
+  AgentCounters,
+  AgentPhase,
+  AlterOutcome,
+  BrokerAgent,
+  BrokerAgentPorts,
+  BrokerAgentStatus,
+} from './agent-api.js';
 import { assert } from './assert.js';
-import { createBackoff } from './backoff.js';
-import { type Cancel, type Clock, type Random, sleep, systemClock, systemRandom } from './clock.js';
-import { BrokerAgentConfigError, RegistrationRejectedError } from './errors.js';
-import { HeartbeatSender, type HeartbeatStats } from './heartbeat.js';
+import { type Cancel, type Clock, type Random, systemClock, systemRandom } from './clock.js';
+import { type BrokerAgentConfig, type Settings, settingsOf } from './config.js';
+import { HeartbeatSender, heartbeatOf } from './heartbeat.js';
 import { type BrokerIdentity, readIdentityFiles } from './identity-files.js';
-import {
-  type AgentLogger,
-  type BrokerServiceClient,
-  type NatsConnector,
-  type StoreView,
-  silentLogger,
-} from './ports.js';
-import { type Registered, type RegistrationHooks, registerBroker } from './registration.js';
-import {
-  decideRole,
-  initialRoleState,
-  type ReplicaInfo,
-  type Role,
-  type RoleState,
-  sameIds,
-  sortedUnique,
-  unionOf,
-} from './role.js';
-import { type FenceReason, type RoleEvent, RoleEventHub } from './role-events.js';
-
-/**
- * Defaults, chosen with the controller for sub-second failover (RocketMQ's are in brackets):
- * - heartbeat every 100 ms [1000], timeout 500 ms [10 000]: a silent broker is declared dead after five missed
- *   heartbeats, which rides out a ~400 ms GC or scheduling pause; a crashed one is caught at once by its broken
- *   heartbeat stream.
- * - GetReplicaInfo every 1000 ms [5000]: NATS notifications carry role changes within milliseconds; the poll is the
- *   fallback for a missed one and bounds convergence without it to ~1 s.
- * - RPC timeout 1000 ms [3000]: twice the heartbeat timeout, so a call outlives a leader change on the gateway's
- *   side but a dead path is noticed within one poll period.
- * - stream reconnect 50 ms → 1000 ms [n/a]: a broken stream reopens before the next heartbeat is due; unary
- *   heartbeats cover the gap meanwhile.
- * - registration retry 100 ms → 5000 ms [5 attempts, random sleep < 1 s, then every 5 s].
- */
-export const BROKER_AGENT_DEFAULTS = {
-  heartbeatIntervalMs: 100,
-  heartbeatTimeoutMs: 500,
-  syncBrokerMetadataPeriodMs: 1000,
-  rpcTimeoutMs: 1000,
-  useHeartbeatStream: true,
-  streamReconnectMinMs: 50,
-  streamReconnectMaxMs: 1000,
-  registerRetryMinMs: 100,
-  registerRetryMaxMs: 5000,
-  /** Off: a master keeps serving while the controller is unreachable, as in RocketMQ. */
-  selfFenceAfterMs: 0,
-  restartRegistrationWhenForgotten: true,
-  roleEventsBufferMax: 64,
-  roleEventSubscribersMax: 16,
-  subjectPrefix: 'regent',
-} as const;
-
-export interface BrokerAgentConfig {
-  readonly clusterName: string;
-  readonly brokerName: string;
-  /** The broker's own "host:port" (registered with the controller, told to slaves as the master address). */
-  readonly brokerAddress: string;
-  /** Where the identity files live (RocketMQ `storePathRootDir`). */
-  readonly dataDir: string;
-  readonly heartbeatIntervalMs?: number;
-  /** Sent in every heartbeat; the controller declares the broker dead after this long without one. */
-  readonly heartbeatTimeoutMs?: number;
-  readonly syncBrokerMetadataPeriodMs?: number;
-  readonly rpcTimeoutMs?: number;
-  /** Lower wins; absent means lowest priority (RocketMQ Integer.MAX_VALUE). */
-  readonly electionPriority?: number;
-  readonly zone?: string;
-  /** At most 16 entries. */
-  readonly labels?: Readonly<Record<string, string>>;
-  readonly useHeartbeatStream?: boolean;
-  readonly streamReconnectMinMs?: number;
-  readonly streamReconnectMaxMs?: number;
-  readonly registerRetryMinMs?: number;
-  readonly registerRetryMaxMs?: number;
-  /**
-   * When > 0, the broker fences itself after this long without an acknowledged heartbeat, and unfences after the
-   * next successful poll. 0 (default) keeps RocketMQ's behaviour: a master keeps serving without the controller.
-   */
-  readonly selfFenceAfterMs?: number;
-  readonly restartRegistrationWhenForgotten?: boolean;
-  readonly roleEventsBufferMax?: number;
-  readonly roleEventSubscribersMax?: number;
-  /** NATS subject prefix; the agent subscribes to `<prefix>.<cluster>.<brokerName>.role`. */
-  readonly subjectPrefix?: string;
-}
-
-export interface BrokerAgentPorts {
-  readonly brokerService: BrokerServiceClient;
-  readonly store: StoreView;
-  /** Omitted: no notifications, role changes are learned by polling only. */
-  readonly connectNats?: NatsConnector;
-  readonly clock?: Clock;
-  readonly random?: Random;
-  readonly logger?: AgentLogger;
-  readonly registrationHooks?: RegistrationHooks;
-}
-
-export type AgentPhase = 'created' | 'registering' | 'running' | 'stopped' | 'failed';
-
-export interface AgentCounters {
-  registrationAttempts: number;
-  /** News with a lower masterEpoch than held, ignored. */
-  staleIgnored: number;
-  /** News with the held masterEpoch and nothing new, ignored. */
-  duplicateIgnored: number;
-  roleChanges: number;
-  notificationsReceived: number;
-  /** Undecodable notifications or ones for another group. */
-  notificationsInvalid: number;
-  polls: number;
-  pollFailures: number;
-  electionsRequested: number;
-  electionFailures: number;
-  alterRequests: number;
-  alterAccepted: number;
-  alterFenced: number;
-  alterRejected: number;
-  natsReconnects: number;
-}
-
-export interface BrokerAgentStatus {
-  readonly phase: AgentPhase;
-  readonly paused: boolean;
-  readonly brokerId: bigint | undefined;
-  readonly role: Role;
-  readonly fenced: boolean;
-  readonly fenceReason: FenceReason | undefined;
-  readonly masterEpoch: number;
-  readonly masterBrokerId: bigint | undefined;
-  readonly masterAddress: string;
-  readonly syncStateSet: readonly bigint[];
-  readonly syncStateSetEpoch: number;
-  /** The set being proposed to the controller, while an AlterSyncStateSet is in flight. */
-  readonly proposedSyncStateSet: readonly bigint[] | undefined;
-  readonly natsConnected: boolean;
-  readonly counters: Readonly<AgentCounters>;
-  readonly roleEventsDropped: number;
-  readonly heartbeat: HeartbeatStats;
-  readonly failure: Error | undefined;
-}
-
-export type AlterOutcome =
-  | {
-      readonly kind: 'accepted';
-      readonly syncStateSet: readonly bigint[];
-      readonly syncStateSetEpoch: number;
-    }
-  /** Not the master, or fenced: nothing was sent. */
-  | { readonly kind: 'not-master' }
-  /** Another change is in flight: nothing was sent; propose again after it is answered. */
-  | { readonly kind: 'in-flight' }
-  /** The proposal equals the current set: nothing was sent. */
-  | { readonly kind: 'unchanged' }
-  /** The controller holds a newer masterEpoch or syncStateSetEpoch: the poll will bring it. */
-  | { readonly kind: 'fenced'; readonly condition: ControllerCondition }
-  | { readonly kind: 'rejected'; readonly condition: ControllerCondition; readonly message: string }
-  /** No answer (network, timeout): the outcome is unknown; the poll will tell. */
-  | { readonly kind: 'failed'; readonly error: ConnectError }
-  /** The role or masterEpoch changed while the request was in flight; its answer was not applied. */
-  | { readonly kind: 'superseded' };
-
-export interface BrokerAgent {
-  /** Checks the identity files (throws `IdentityMismatchError`/`IdentityFileError`) and starts the background work. */
-  start(): Promise<void>;
-  /** Stops gracefully: half-closes the heartbeat stream, drains NATS. Idempotent. */
-  stop(): Promise<void>;
-  /** Stops at once like a crashed process: no goodbye on any connection. */
-  abort(): void;
-  /** Simulates a hung process: nothing is sent or applied, connections stay open. */
-  pause(): void;
-  resume(): void;
-  /** Resolves when the agent terminated: undefined after stop/abort, the error after a failure. */
-  closed(): Promise<Error | undefined>;
-  /** True while the broker must not serve: role unknown, no master, self-fenced, or terminated. */
-  isFenced(): boolean;
-  status(): BrokerAgentStatus;
-  identity(): BrokerIdentity | undefined;
-  /** Role events; the first one describes the current state. */
-  roleEvents(): AsyncIterableIterator<RoleEvent>;
-  /** The set acks are counted against: the SyncStateSet, or its union with the proposed one while in flight. */
-  ackQuorumSet(): readonly bigint[];
-  /** Master only: asks the controller to change the SyncStateSet; the local set changes only on acceptance. */
-  proposeSyncStateSet(brokerIds: readonly bigint[]): Promise<AlterOutcome>;
-}
-
-type Settings = Required<Omit<BrokerAgentConfig, 'electionPriority'>> & {
-  readonly electionPriority?: number;
-};
-
-/** Bound on a graceful NATS drain at stop; a disconnected client is closed instead. */
-const NATS_DRAIN_MAX_MS = 1000;
-const NAME_RE = /^[A-Za-z0-9_-]{1,255}$/;
-const LABELS_MAX = 16;
-
-function settingsOf(config: BrokerAgentConfig): Settings {
-  const s = { ...BROKER_AGENT_DEFAULTS, zone: '', labels: {}, ...stripUndefined(config) } as Settings;
-  const bad = (message: string): never => {
-    throw new BrokerAgentConfigError(message);
-  };
-  // Names end up in identity files ('#'-separated) and NATS subjects ('.'-separated tokens).
-  if (!NAME_RE.test(s.clusterName)) bad(`clusterName ${JSON.stringify(s.clusterName)} must match ${NAME_RE}`);
-  if (!NAME_RE.test(s.brokerName)) bad(`brokerName ${JSON.stringify(s.brokerName)} must match ${NAME_RE}`);
-  if (!/^[^#;\s]{1,256}$/.test(s.brokerAddress))
-    bad(`brokerAddress ${JSON.stringify(s.brokerAddress)} is invalid`);
-  if (s.dataDir === '') bad('dataDir is required');
-  if (!(s.heartbeatIntervalMs > 0)) bad('heartbeatIntervalMs must be > 0');
-  if (!(s.heartbeatTimeoutMs > s.heartbeatIntervalMs))
-    bad('heartbeatTimeoutMs must exceed heartbeatIntervalMs');
-  if (!(s.syncBrokerMetadataPeriodMs > 0) || !(s.rpcTimeoutMs > 0)) bad('periods and timeouts must be > 0');
-  if (!(s.roleEventsBufferMax >= 1) || !(s.roleEventSubscribersMax >= 1)) bad('event limits must be >= 1');
-  if (Object.keys(s.labels).length > LABELS_MAX) bad(`at most ${LABELS_MAX} labels`);
-  return s;
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
+import { type AgentLogger, type BrokerServiceClient, silentLogger } from './ports.js';
+import { type Registered, registerWithRetry } from './registration.js';
+import { decideRole, initialRoleState, type ReplicaInfo, type RoleState, replicaInfoOf } from './role.js';
+import { eventKey, type FenceReason, type RoleEvent, RoleEventHub, roleEventOf } from './role-events.js';
+import { drainOrClose, RoleNotifications } from './role-notifications.js';
+import { SyncStateSetProposer } from './sync-state-set-proposal.js';
 
 export function createBrokerAgent(config: BrokerAgentConfig, ports: BrokerAgentPorts): BrokerAgent {
   return new Agent(settingsOf(config), ports);
@@ -252,6 +43,8 @@ class Agent implements BrokerAgent {
   private readonly client: BrokerServiceClient;
   private readonly heartbeats: HeartbeatSender;
   private readonly hub: RoleEventHub;
+  private readonly notifications: RoleNotifications;
+  private readonly proposer: SyncStateSetProposer;
   private readonly timers = new Set<Cancel>();
   private readonly counters: AgentCounters = {
     registrationAttempts: 0,
@@ -279,16 +72,12 @@ class Agent implements BrokerAgent {
   private noMasterSeen = false;
   private selfFenced = false;
   private registeredAtMs = 0;
-  private proposed: readonly bigint[] | undefined;
   private pollInFlight = false;
   private electInFlight = false;
   private reRegistering = false;
   private cancelPoll: Cancel | undefined;
   /** The newest notification that arrived while paused (bounded to one: later ones supersede it). */
   private heldNotification: ReplicaInfo | undefined;
-  private nc: NatsConnection | undefined;
-  private natsSubscription: Subscription | undefined;
-  private natsConnected = false;
   private lastEventKey = '';
   private readonly stopSignal: Promise<void>;
   /** Aborted at stop: cancels registration calls and steps. */
@@ -324,9 +113,32 @@ class Agent implements BrokerAgent {
         clock: this.clock,
         random: this.random,
         logger: this.logger,
-        build: () => this.heartbeat(),
+        build: () => heartbeatOf(this.s, this.ports.store, this.self?.brokerId),
       },
     );
+    this.notifications = new RoleNotifications(s, {
+      connect: ports.connectNats,
+      clock: this.clock,
+      random: this.random,
+      logger: this.logger,
+      counters: this.counters,
+      stopSignal: this.stopSignal,
+      terminated: () => this.terminated(),
+      onInfo: (info) => this.onNotification(info),
+      onReconnect: () => this.schedulePoll(0),
+    });
+    this.proposer = new SyncStateSetProposer(s, {
+      client: this.client,
+      logger: this.logger,
+      counters: this.counters,
+      self: () => this.self,
+      roleState: () => this.roleState,
+      setRoleState: (state) => {
+        this.roleState = state;
+      },
+      isFenced: () => this.isFenced(),
+      terminated: () => this.terminated(),
+    });
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------------------------
@@ -336,7 +148,7 @@ class Agent implements BrokerAgent {
     await readIdentityFiles(this.s.dataDir, this.s);
     this.phase = 'registering';
     this.lastEventKey = eventKey(this.currentEvent());
-    void this.connectNats().catch((error: unknown) => this.fail(error));
+    void this.notifications.run().catch((error: unknown) => this.fail(error));
     void this.run().catch((error: unknown) => this.fail(error));
   }
 
@@ -344,8 +156,7 @@ class Agent implements BrokerAgent {
     if (this.terminated()) return;
     this.phase = 'stopped';
     this.halt(true);
-    const nc = this.nc;
-    this.nc = undefined;
+    const nc = this.notifications.detach();
     if (nc !== undefined) await drainOrClose(nc, this.clock);
     this.finish(undefined);
   }
@@ -354,8 +165,7 @@ class Agent implements BrokerAgent {
     if (this.terminated()) return;
     this.phase = 'stopped';
     this.halt(false);
-    void this.nc?.close().catch(() => {});
-    this.nc = undefined;
+    this.notifications.close();
     this.finish(undefined);
   }
 
@@ -390,8 +200,7 @@ class Agent implements BrokerAgent {
     this.failure = error instanceof Error ? error : new Error(String(error));
     this.logger.error({ err: this.failure }, 'broker agent terminated');
     this.halt(false);
-    void this.nc?.close().catch(() => {});
-    this.nc = undefined;
+    this.notifications.close();
     this.finish(this.failure);
   }
 
@@ -401,7 +210,7 @@ class Agent implements BrokerAgent {
     this.timers.clear();
     this.signalStop();
     this.stopController.abort();
-    this.natsSubscription?.unsubscribe();
+    this.notifications.unsubscribe();
   }
 
   private finish(error: Error | undefined): void {
@@ -435,45 +244,20 @@ class Agent implements BrokerAgent {
     this.onRegistered(registered.reply);
   }
 
-  private async registerWithRetry(): Promise<Registered | undefined> {
-    const backoff = createBackoff(
-      { minMs: this.s.registerRetryMinMs, maxMs: this.s.registerRetryMaxMs },
-      this.random,
-    );
-    while (!this.terminated()) {
-      this.counters.registrationAttempts++;
-      try {
-        const registered = await registerBroker(
-          {
-            clusterName: this.s.clusterName,
-            brokerName: this.s.brokerName,
-            brokerAddress: this.s.brokerAddress,
-            dataDir: this.s.dataDir,
-            rpcTimeoutMs: this.s.rpcTimeoutMs,
-            restartWhenForgotten: this.s.restartRegistrationWhenForgotten,
-          },
-          {
-            client: this.client,
-            clock: this.clock,
-            hooks: this.ports.registrationHooks,
-            signal: this.stopController.signal,
-          },
-        );
-        if (this.terminated()) return undefined;
-        this.adoptIdentity(registered.identity);
-        return registered;
-      } catch (error) {
-        if (this.terminated()) return undefined;
-        if (error instanceof RegistrationRejectedError && error.permanent) {
-          this.fail(error, 'registration-failed');
-          return undefined;
-        }
-        if (!(error instanceof ConnectError) && !(error instanceof RegistrationRejectedError)) throw error;
-        this.logger.warn({ err: error }, 'registration attempt failed; retrying');
-        await sleep(this.clock, backoff.next(), this.stopSignal);
-      }
-    }
-    return undefined;
+  private registerWithRetry(): Promise<Registered | undefined> {
+    return registerWithRetry(this.s, {
+      client: this.client,
+      clock: this.clock,
+      hooks: this.ports.registrationHooks,
+      signal: this.stopController.signal,
+      random: this.random,
+      logger: this.logger,
+      counters: this.counters,
+      stopSignal: this.stopSignal,
+      terminated: () => this.terminated(),
+      onRegistered: (identity) => this.adoptIdentity(identity),
+      onRefused: (error) => this.fail(error, 'registration-failed'),
+    });
   }
 
   private adoptIdentity(identity: BrokerIdentity): void {
@@ -493,7 +277,7 @@ class Agent implements BrokerAgent {
   /** RegisterBroker names a master only when it is alive: follow it, or ask for an election (RocketMQ step 5). */
   private onRegistered(reply: RegisterBrokerResponse): void {
     if (reply.masterBrokerId !== undefined) {
-      this.applyInfo(infoOf(reply, reply.masterBrokerId), 'register');
+      this.applyInfo(replicaInfoOf(reply, reply.masterBrokerId), 'register');
     } else {
       void this.elect();
     }
@@ -536,7 +320,7 @@ class Agent implements BrokerAgent {
         { timeoutMs: this.s.rpcTimeoutMs },
       );
       if (this.terminated() || this.paused) return;
-      this.applyInfo(infoOf(reply, reply.masterBrokerId), 'poll');
+      this.applyInfo(replicaInfoOf(reply, reply.masterBrokerId), 'poll');
       this.maybeUnfenceSelf();
     } catch (error) {
       if (this.terminated()) return;
@@ -560,7 +344,7 @@ class Agent implements BrokerAgent {
         { timeoutMs: this.s.rpcTimeoutMs },
       );
       if (this.terminated() || this.paused) return;
-      this.applyInfo(infoOf(reply, reply.masterBrokerId), 'election');
+      this.applyInfo(replicaInfoOf(reply, reply.masterBrokerId), 'election');
     } catch (error) {
       if (this.terminated()) return;
       this.counters.electionFailures++;
@@ -570,21 +354,8 @@ class Agent implements BrokerAgent {
     }
   }
 
-  private onNotification(error: Error | null, msg: Msg): void {
-    if (error !== null || this.terminated()) return;
-    this.counters.notificationsReceived++;
-    let n: RoleChangeNotification;
-    try {
-      n = fromBinary(RoleChangeNotificationSchema, msg.data);
-    } catch {
-      this.counters.notificationsInvalid++;
-      return;
-    }
-    if (n.clusterName !== this.s.clusterName || n.brokerName !== this.s.brokerName) {
-      this.counters.notificationsInvalid++;
-      return;
-    }
-    const info = infoOf(n, n.masterBrokerId);
+  /** Applies a notification, or holds it while paused (see `heldNotification`). */
+  private onNotification(info: ReplicaInfo): void {
     if (this.paused) {
       const held = this.heldNotification;
       if (held === undefined || info.masterEpoch >= held.masterEpoch) this.heldNotification = info;
@@ -651,117 +422,14 @@ class Agent implements BrokerAgent {
     }
   }
 
-  // ---- NATS ------------------------------------------------------------------------------------------------------
-
-  private async connectNats(): Promise<void> {
-    const connector = this.ports.connectNats;
-    if (connector === undefined) return;
-    const backoff = createBackoff(
-      { minMs: this.s.registerRetryMinMs, maxMs: this.s.registerRetryMaxMs },
-      this.random,
-    );
-    let nc: NatsConnection | undefined;
-    while (nc === undefined && !this.terminated()) {
-      try {
-        nc = await connector();
-      } catch (error) {
-        this.logger.warn({ err: error }, 'NATS connect failed; retrying');
-        await sleep(this.clock, backoff.next(), this.stopSignal);
-      }
-    }
-    if (nc === undefined) return;
-    if (this.terminated()) {
-      await nc.close().catch(() => {});
-      return;
-    }
-    this.nc = nc;
-    this.natsConnected = true;
-    const subject = roleSubject(this.s.subjectPrefix, this.s.clusterName, this.s.brokerName);
-    this.natsSubscription = nc.subscribe(subject, {
-      callback: (error, msg) => {
-        this.onNotification(error, msg);
-      },
-    });
-    for await (const status of nc.status()) {
-      if (status.type === 'disconnect') this.natsConnected = false;
-      if (status.type === 'reconnect') {
-        this.natsConnected = true;
-        this.counters.natsReconnects++;
-        // Notifications sent while disconnected are lost: ask now instead of at the next period.
-        if (!this.terminated()) this.schedulePoll(0);
-      }
-    }
-  }
-
   // ---- SyncStateSet ----------------------------------------------------------------------------------------------
 
   ackQuorumSet(): readonly bigint[] {
-    const current = this.roleState.syncStateSet;
-    return this.proposed === undefined ? current : unionOf(current, this.proposed);
+    return this.proposer.ackQuorumSet();
   }
 
-  async proposeSyncStateSet(brokerIds: readonly bigint[]): Promise<AlterOutcome> {
-    const self = this.self;
-    const held = this.roleState;
-    if (self === undefined || held.role !== 'master' || this.isFenced()) return { kind: 'not-master' };
-    if (this.proposed !== undefined) return { kind: 'in-flight' };
-    const proposed = sortedUnique(brokerIds);
-    if (sameIds(proposed, held.syncStateSet)) return { kind: 'unchanged' };
-    this.proposed = proposed;
-    this.counters.alterRequests++;
-    try {
-      const reply = await this.client.alterSyncStateSet(
-        {
-          clusterName: this.s.clusterName,
-          brokerName: this.s.brokerName,
-          masterBrokerId: self.brokerId,
-          masterEpoch: held.masterEpoch,
-          newSyncStateSet: { brokerIds: proposed, epoch: held.syncStateSetEpoch },
-        },
-        { timeoutMs: this.s.rpcTimeoutMs },
-      );
-      return this.onAlterAccepted(held, reply.syncStateSet?.brokerIds ?? proposed, reply.syncStateSet?.epoch);
-    } catch (error) {
-      return this.onAlterFailed(error);
-    } finally {
-      this.proposed = undefined;
-    }
-  }
-
-  private onAlterAccepted(held: RoleState, ids: readonly bigint[], epoch: number | undefined): AlterOutcome {
-    const now = this.roleState;
-    if (this.terminated() || now.role !== 'master' || now.masterEpoch !== held.masterEpoch) {
-      return { kind: 'superseded' };
-    }
-    this.counters.alterAccepted++;
-    const newEpoch = epoch ?? held.syncStateSetEpoch + 1;
-    if (newEpoch > now.syncStateSetEpoch) {
-      this.roleState = { ...now, syncStateSet: sortedUnique(ids), syncStateSetEpoch: newEpoch };
-    }
-    return {
-      kind: 'accepted',
-      syncStateSet: this.roleState.syncStateSet,
-      syncStateSetEpoch: this.roleState.syncStateSetEpoch,
-    };
-  }
-
-  private onAlterFailed(error: unknown): AlterOutcome {
-    const condition = readControllerError(error)?.condition ?? ControllerCondition.UNSPECIFIED;
-    if (
-      condition === ControllerCondition.FENCED_MASTER_EPOCH ||
-      condition === ControllerCondition.FENCED_SYNC_STATE_SET_EPOCH
-    ) {
-      // RocketMQ: log and wait for the poll to learn the newer epoch; no self-demotion here.
-      this.counters.alterFenced++;
-      this.logger.info({ condition: ControllerCondition[condition] }, 'AlterSyncStateSet fenced');
-      return { kind: 'fenced', condition };
-    }
-    const connectError = ConnectError.from(error);
-    if (condition !== ControllerCondition.UNSPECIFIED) {
-      this.counters.alterRejected++;
-      return { kind: 'rejected', condition, message: connectError.rawMessage };
-    }
-    return { kind: 'failed', error: connectError };
+  proposeSyncStateSet(brokerIds: readonly bigint[]): Promise<AlterOutcome> {
+    return this.proposer.propose(brokerIds);
   }
 
   // ---- views -----------------------------------------------------------------------------------------------------
@@ -800,8 +468,8 @@ class Agent implements BrokerAgent {
       masterAddress: r.masterAddress,
       syncStateSet: r.syncStateSet,
       syncStateSetEpoch: r.syncStateSetEpoch,
-      proposedSyncStateSet: this.proposed,
-      natsConnected: this.natsConnected,
+      proposedSyncStateSet: this.proposer.proposed,
+      natsConnected: this.notifications.connected,
       counters: { ...this.counters },
       roleEventsDropped: this.hub.droppedCount,
       heartbeat: this.heartbeats.stats(),
@@ -810,24 +478,7 @@ class Agent implements BrokerAgent {
   }
 
   private currentEvent(): RoleEvent {
-    const reason = this.fenceReason();
-    const r = this.roleState;
-    if (reason !== undefined) return { type: 'fenced', reason };
-    if (r.role === 'master') {
-      return {
-        type: 'became-master',
-        masterEpoch: r.masterEpoch,
-        syncStateSet: r.syncStateSet,
-        syncStateSetEpoch: r.syncStateSetEpoch,
-      };
-    }
-    assert(r.masterBrokerId !== undefined, 'a slave knows its master');
-    return {
-      type: 'became-slave',
-      masterBrokerId: r.masterBrokerId,
-      masterAddress: r.masterAddress,
-      masterEpoch: r.masterEpoch,
-    };
+    return roleEventOf(this.fenceReason(), this.roleState);
   }
 
   /** Publishes the current state when its role, epoch or fence reason differs from the last published one. */
@@ -838,58 +489,4 @@ class Agent implements BrokerAgent {
     this.lastEventKey = key;
     this.hub.publish(event);
   }
-
-  private heartbeat(): BrokerHeartbeat {
-    const store = this.ports.store;
-    return create(BrokerHeartbeatSchema, {
-      clusterName: this.s.clusterName,
-      brokerName: this.s.brokerName,
-      brokerAddress: this.s.brokerAddress,
-      brokerId: this.self?.brokerId,
-      epoch: store.lastEpoch(),
-      maxOffset: store.maxOffset(),
-      confirmOffset: store.confirmOffset(),
-      heartbeatTimeoutMs: BigInt(this.s.heartbeatTimeoutMs),
-      electionPriority: this.s.electionPriority,
-      zone: this.s.zone,
-      labels: { ...this.s.labels },
-    });
-  }
-}
-
-function eventKey(event: RoleEvent): string {
-  switch (event.type) {
-    case 'fenced':
-      return `fenced:${event.reason}`;
-    case 'became-master':
-      return `master:${event.masterEpoch}`;
-    case 'became-slave':
-      return `slave:${event.masterEpoch}:${event.masterBrokerId}`;
-  }
-}
-
-type ReplicaInfoSource = Pick<
-  GetReplicaInfoResponse | ElectMasterResponse | RegisterBrokerResponse | RoleChangeNotification,
-  'masterAddress' | 'masterEpoch' | 'syncStateSet'
->;
-
-function infoOf(source: ReplicaInfoSource, masterBrokerId: bigint | undefined): ReplicaInfo {
-  return {
-    masterBrokerId,
-    masterAddress: source.masterAddress,
-    masterEpoch: source.masterEpoch,
-    syncStateSet: source.syncStateSet?.brokerIds ?? [],
-    syncStateSetEpoch: source.syncStateSet?.epoch ?? 0,
-  };
-}
-
-/** Drains the connection (flushes, unsubscribes) but does not wait on a disconnected one. */
-async function drainOrClose(nc: NatsConnection, clock: Clock): Promise<void> {
-  if (nc.isClosed()) return;
-  try {
-    await Promise.race([nc.drain(), sleep(clock, NATS_DRAIN_MAX_MS)]);
-  } catch {
-    // already closing
-  }
-  if (!nc.isClosed()) await nc.close().catch(() => {});
 }

@@ -2,13 +2,15 @@
 // signal), reopened with bounded backoff after a break, and unary Heartbeat calls whenever the stream is not
 // confirmed healthy (opening, down, stalled, or unsupported by the server), so liveness never depends on the
 // stream alone. At most one unary call is in flight; the stream carries at most one unsent heartbeat (the latest).
+// `heartbeatOf` builds the heartbeat itself.
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { type HeartbeatStreamRequest, HeartbeatStreamRequestSchema } from '@regent/proto/broker';
-import type { BrokerHeartbeat } from '@regent/proto/common';
+import { type BrokerHeartbeat, BrokerHeartbeatSchema } from '@regent/proto/common';
 import { createBackoff } from './backoff.js';
 import { type Cancel, type Clock, type Random, sleep } from './clock.js';
-import type { AgentLogger, BrokerServiceClient } from './ports.js';
+import type { Settings } from './config.js';
+import type { AgentLogger, BrokerServiceClient, StoreView } from './ports.js';
 
 export interface HeartbeatOptions {
   readonly intervalMs: number;
@@ -41,6 +43,39 @@ export interface HeartbeatStats {
   readonly lastAckMs: number;
   /** The timeout the controller says it applies, from the last ack; 0 before the first. */
   readonly effectiveTimeoutMs: number;
+}
+
+/** What a heartbeat says about the broker besides its store's progress. */
+export type HeartbeatSettings = Pick<
+  Settings,
+  | 'clusterName'
+  | 'brokerName'
+  | 'brokerAddress'
+  | 'heartbeatTimeoutMs'
+  | 'electionPriority'
+  | 'zone'
+  | 'labels'
+>;
+
+/** A heartbeat with the store's progress now; `brokerId` is undefined until the broker has one. */
+export function heartbeatOf(
+  s: HeartbeatSettings,
+  store: StoreView,
+  brokerId: bigint | undefined,
+): BrokerHeartbeat {
+  return create(BrokerHeartbeatSchema, {
+    clusterName: s.clusterName,
+    brokerName: s.brokerName,
+    brokerAddress: s.brokerAddress,
+    brokerId,
+    epoch: store.lastEpoch(),
+    maxOffset: store.maxOffset(),
+    confirmOffset: store.confirmOffset(),
+    heartbeatTimeoutMs: BigInt(s.heartbeatTimeoutMs),
+    electionPriority: s.electionPriority,
+    zone: s.zone,
+    labels: { ...s.labels },
+  });
 }
 
 interface OpenStream {

@@ -9,20 +9,19 @@ export {
   type NatsConnectorOptions,
   roleSubject,
 } from './adapters.js';
-export {
-  type AgentCounters,
-  type AgentPhase,
-  type AlterOutcome,
-  BROKER_AGENT_DEFAULTS,
-  type BrokerAgent,
-  type BrokerAgentConfig,
-  type BrokerAgentPorts,
-  type BrokerAgentStatus,
-  createBrokerAgent,
-} from './agent.js';
+export { createBrokerAgent } from './agent.js';
+export type {
+  AgentCounters,
+  AgentPhase,
+  AlterOutcome,
+  BrokerAgent,
+  BrokerAgentPorts,
+  BrokerAgentStatus,
+} from './agent-api.js';
 export { AssertionError } from './assert.js';
 export { type Backoff, type BackoffOptions, createBackoff } from './backoff.js';
 export { type Cancel, type Clock, type Random, systemClock, systemRandom } from './clock.js';
+export { BROKER_AGENT_DEFAULTS, type BrokerAgentConfig } from './config.js';
 export {
   type EpochAppendResult,
   EpochCache,

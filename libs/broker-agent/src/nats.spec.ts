@@ -9,7 +9,8 @@ import { RoleChangeNotificationSchema } from '@regent/proto/notify';
 import { type NatsServer, startNatsServer, waitFor } from '@regent/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createNatsConnector, roleSubject } from './adapters.js';
-import { type BrokerAgent, createBrokerAgent } from './agent.js';
+import { createBrokerAgent } from './agent.js';
+import type { BrokerAgent } from './agent-api.js';
 import type { RoleEvent } from './role-events.js';
 import { FakeBrokerService, SettableStore } from './testing.js';
 

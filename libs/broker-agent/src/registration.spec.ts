@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { waitFor } from '@regent/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type BrokerAgent, createBrokerAgent } from './agent.js';
+import { createBrokerAgent } from './agent.js';
+import type { BrokerAgent } from './agent-api.js';
 import { IdentityFileError, IdentityMismatchError, RegistrationRejectedError } from './errors.js';
 import { IDENTITY_FILE_NAME, TEMP_IDENTITY_FILE_NAME } from './identity-files.js';
 import {

@@ -2,12 +2,15 @@
 // (reference §3.2): INITIAL → temp file → ApplyBrokerId with the check code → identity file → delete temp →
 // RegisterBroker. The state is confirmed from disk on every attempt, so a crash between any two steps resumes
 // where it stopped, and the controller's check-code idempotence makes a re-apply harmless.
+// `registerWithRetry` repeats attempts with backoff until one succeeds, the agent ends, or a refusal is permanent.
 import { randomInt } from 'node:crypto';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { readControllerError } from '@regent/proto';
 import type { RegisterBrokerResponse } from '@regent/proto/broker';
 import { ControllerCondition } from '@regent/proto/common';
-import type { Clock } from './clock.js';
+import { createBackoff } from './backoff.js';
+import { type Clock, type Random, sleep } from './clock.js';
+import type { Settings } from './config.js';
 import { RegistrationRejectedError } from './errors.js';
 import {
   type BrokerIdentity,
@@ -20,7 +23,7 @@ import {
   type TempBrokerIdentity,
   writeFileDurably,
 } from './identity-files.js';
-import type { BrokerServiceClient } from './ports.js';
+import type { AgentLogger, BrokerServiceClient } from './ports.js';
 
 /** The points between registration steps; `RegistrationHooks.afterStep` runs at each (crash injection). */
 export const REGISTRATION_STEPS = [
@@ -95,6 +98,72 @@ export async function registerBroker(
   const reply = await registerIdentity(params, deps, identity);
   step('broker-registered');
   return { identity, reply };
+}
+
+export type RegistrationRetrySettings = Pick<
+  Settings,
+  | 'clusterName'
+  | 'brokerName'
+  | 'brokerAddress'
+  | 'dataDir'
+  | 'rpcTimeoutMs'
+  | 'restartRegistrationWhenForgotten'
+  | 'registerRetryMinMs'
+  | 'registerRetryMaxMs'
+>;
+
+export interface RegistrationRetryDeps extends RegistrationDeps {
+  readonly random: Random;
+  readonly logger: AgentLogger;
+  readonly counters: { registrationAttempts: number };
+  /** Resolves when the agent ends: cuts a backoff sleep short. */
+  readonly stopSignal: Promise<void>;
+  readonly terminated: () => boolean;
+  /** Runs at once on success, before the result is returned. */
+  readonly onRegistered: (identity: BrokerIdentity) => void;
+  /** Runs at once on a permanent refusal; the result is then undefined. */
+  readonly onRefused: (error: RegistrationRejectedError) => void;
+}
+
+/**
+ * Registration attempts until one succeeds: a failed call or a retryable refusal is retried with backoff. Resolves
+ * undefined once the agent ended or after a permanent refusal; rejects with any other error (a bug, a hook's crash,
+ * an identity file error).
+ */
+export async function registerWithRetry(
+  s: RegistrationRetrySettings,
+  deps: RegistrationRetryDeps,
+): Promise<Registered | undefined> {
+  const backoff = createBackoff({ minMs: s.registerRetryMinMs, maxMs: s.registerRetryMaxMs }, deps.random);
+  while (!deps.terminated()) {
+    deps.counters.registrationAttempts++;
+    try {
+      const registered = await registerBroker(
+        {
+          clusterName: s.clusterName,
+          brokerName: s.brokerName,
+          brokerAddress: s.brokerAddress,
+          dataDir: s.dataDir,
+          rpcTimeoutMs: s.rpcTimeoutMs,
+          restartWhenForgotten: s.restartRegistrationWhenForgotten,
+        },
+        { client: deps.client, clock: deps.clock, hooks: deps.hooks, signal: deps.signal },
+      );
+      if (deps.terminated()) return undefined;
+      deps.onRegistered(registered.identity);
+      return registered;
+    } catch (error) {
+      if (deps.terminated()) return undefined;
+      if (error instanceof RegistrationRejectedError && error.permanent) {
+        deps.onRefused(error);
+        return undefined;
+      }
+      if (!(error instanceof ConnectError) && !(error instanceof RegistrationRejectedError)) throw error;
+      deps.logger.warn({ err: error }, 'registration attempt failed; retrying');
+      await sleep(deps.clock, backoff.next(), deps.stopSignal);
+    }
+  }
+  return undefined;
 }
 
 async function createTempIdentity(

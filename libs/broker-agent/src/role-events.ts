@@ -1,6 +1,9 @@
 // Role events as async iterables, one bounded queue per subscriber. Every event describes a whole state (not a
 // delta), so when a subscriber falls `bufferMax` events behind, its queue is replaced by one event describing the
 // current state: it skips intermediate states but never ends up in a wrong one. Overflows are counted.
+// `roleEventOf` is the event describing a state; `eventKey` tells which states subscribers see as the same.
+import { assert } from './assert.js';
+import type { RoleState } from './role.js';
 
 export type FenceReason =
   /** Registered or not, the controller has not told the broker its role yet. */
@@ -28,6 +31,41 @@ export type RoleEvent =
       readonly masterEpoch: number;
     }
   | { readonly type: 'fenced'; readonly reason: FenceReason };
+
+/** The event describing the agent's state: fenced for `reason`, else its role at `state.masterEpoch`. */
+export function roleEventOf(reason: FenceReason | undefined, state: RoleState): RoleEvent {
+  if (reason !== undefined) return { type: 'fenced', reason };
+  if (state.role === 'master') {
+    return {
+      type: 'became-master',
+      masterEpoch: state.masterEpoch,
+      syncStateSet: state.syncStateSet,
+      syncStateSetEpoch: state.syncStateSetEpoch,
+    };
+  }
+  assert(state.masterBrokerId !== undefined, 'a slave knows its master');
+  return {
+    type: 'became-slave',
+    masterBrokerId: state.masterBrokerId,
+    masterAddress: state.masterAddress,
+    masterEpoch: state.masterEpoch,
+  };
+}
+
+/**
+ * Events with equal keys describe the same fence reason, or the same role under the same master and masterEpoch;
+ * the agent publishes only a new key.
+ */
+export function eventKey(event: RoleEvent): string {
+  switch (event.type) {
+    case 'fenced':
+      return `fenced:${event.reason}`;
+    case 'became-master':
+      return `master:${event.masterEpoch}`;
+    case 'became-slave':
+      return `slave:${event.masterEpoch}:${event.masterBrokerId}`;
+  }
+}
 
 export class TooManySubscribersError extends Error {
   override readonly name = 'TooManySubscribersError';

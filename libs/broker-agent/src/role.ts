@@ -4,6 +4,12 @@
 // Holds: masterEpoch never goes back; a role changes only on a strictly newer masterEpoch. One masterEpoch names
 // at most one master (the controller bumps the epoch on every election and on every cleared master), so news at
 // the held epoch can only refresh the SyncStateSet.
+import type {
+  ElectMasterResponse,
+  GetReplicaInfoResponse,
+  RegisterBrokerResponse,
+} from '@regent/proto/broker';
+import type { RoleChangeNotification } from '@regent/proto/notify';
 
 export type Role = 'unknown' | 'master' | 'slave';
 
@@ -34,6 +40,22 @@ export interface ReplicaInfo {
   readonly masterEpoch: number;
   readonly syncStateSet: readonly bigint[];
   readonly syncStateSetEpoch: number;
+}
+
+type ReplicaInfoSource = Pick<
+  GetReplicaInfoResponse | ElectMasterResponse | RegisterBrokerResponse | RoleChangeNotification,
+  'masterAddress' | 'masterEpoch' | 'syncStateSet'
+>;
+
+/** The statement about the group that a controller answer or a notification makes. */
+export function replicaInfoOf(source: ReplicaInfoSource, masterBrokerId: bigint | undefined): ReplicaInfo {
+  return {
+    masterBrokerId,
+    masterAddress: source.masterAddress,
+    masterEpoch: source.masterEpoch,
+    syncStateSet: source.syncStateSet?.brokerIds ?? [],
+    syncStateSetEpoch: source.syncStateSet?.epoch ?? 0,
+  };
 }
 
 export type RoleDecision =
