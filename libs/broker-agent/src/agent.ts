@@ -235,7 +235,8 @@ class Agent implements BrokerAgent {
 
   private async run(): Promise<void> {
     const registered = await this.registerWithRetry();
-    if (registered === undefined) return;
+    // stop() may have landed while the last attempt was answered: a stopped agent stays stopped.
+    if (registered === undefined || this.terminated()) return;
     this.phase = 'running';
     await this.heartbeats.sendUnary();
     if (this.terminated()) return;
@@ -327,7 +328,9 @@ class Agent implements BrokerAgent {
       this.counters.pollFailures++;
       const condition = readControllerError(error)?.condition;
       this.logger.debug({ err: error }, 'GetReplicaInfo failed');
-      if (condition === ControllerCondition.BROKER_METADATA_NOT_EXIST) void this.reRegister();
+      // An unexpected failure while registering again is fatal, as it is in the first registration.
+      if (condition === ControllerCondition.BROKER_METADATA_NOT_EXIST)
+        void this.reRegister().catch((failure: unknown) => this.fail(failure));
     } finally {
       this.pollInFlight = false;
     }

@@ -139,6 +139,25 @@ describe('registration crash safety', () => {
   });
 });
 
+describe('registering again', () => {
+  it('an unexpected failure while registering again terminates the agent, as in the first registration', async () => {
+    let armed = false;
+    const agent = agentOver(dir, {
+      afterStep: (step) => {
+        if (armed) throw new SimulatedCrash(`crash after ${step}`);
+      },
+    });
+    await agent.start();
+    await waitFor(() => agent.status().role === 'master', { what: 'master' });
+    armed = true;
+    fake.groups.delete('broker-a'); // CleanBrokerData: the next poll sees BROKER_METADATA_NOT_EXIST
+    const failure = await agent.closed();
+    expect(failure).toBeInstanceOf(SimulatedCrash);
+    expect(agent.isFenced()).toBe(true);
+    expect(agent.status().phase).toBe('failed');
+  });
+});
+
 describe('identity validation', () => {
   it('refuses to start over an identity of another group (permanent, typed)', async () => {
     await writeFile(join(dir, IDENTITY_FILE_NAME), 'c1#broker-b#3');
