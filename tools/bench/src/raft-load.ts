@@ -15,6 +15,11 @@ import { RawPutClient } from './raw-put.js';
 const LATENCY_SAMPLES_MAX = 1_000_000;
 /** Keys a write loop cycles through: bounds the state machine (and its snapshots). */
 export const KEY_SPACE_DEFAULT = 100_000;
+/**
+ * Writers during a benchmark's warm-up, at least: a few seconds at concurrency 1 leave much of the hot path
+ * unoptimized by V8 (measured c1 throughput rose 3× over the first 30 s), and a node runs for days.
+ */
+export const WARMUP_WRITERS_MIN = 64;
 
 /** A uniform sample of at most LATENCY_SAMPLES_MAX values (Algorithm R with a seeded LCG: no Math.random). */
 export class Reservoir {

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { freePort, type ManagedProcess, spawnProcess, waitFor } from '@regent/testing';
 import type { Etcd3 } from 'etcd3';
 import { type BenchResult, log, parseArgs, round } from '../machine.js';
-import { payloadOf, Reservoir } from '../raft-load.js';
+import { payloadOf, Reservoir, WARMUP_WRITERS_MIN } from '../raft-load.js';
 
 const clients = {
   json: 'HTTP/1.1 JSON gateway to the leader',
@@ -198,7 +198,9 @@ export async function run(args: string[]): Promise<BenchResult> {
   if (binary === undefined) throw new Error('etcd is not installed (no `etcd` on PATH; Debian: etcd-server)');
   const version = etcdVersion(binary);
   const dataRoot = mkdtempSync(join(tmpdir(), 'regent-bench-etcd-'));
-  const agent = new http.Agent({ keepAlive: true, maxSockets: p.concurrency });
+  // The warm-up uses the raft bench's rule (at least WARMUP_WRITERS_MIN writers), so both clients are equally warm.
+  const warmupWriters = Math.max(p.concurrency, WARMUP_WRITERS_MIN);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: warmupWriters });
   let members: Member[] = [];
   let etcd3: Etcd3 | undefined;
   try {
@@ -222,8 +224,8 @@ export async function run(args: string[]): Promise<BenchResult> {
       put = (key) =>
         postJson(agent, `${url}/v3/kv/put`, { key: Buffer.from(key).toString('base64'), value: value64 });
     }
-    log(`warm-up: ${p.warmup} s with ${p.concurrency} writers (${clients[client]})`);
-    await closedLoop(put, { ...p, durationMs: p.warmup * 1000 });
+    log(`warm-up: ${p.warmup} s with ${warmupWriters} writers (${clients[client]})`);
+    await closedLoop(put, { ...p, concurrency: warmupWriters, durationMs: p.warmup * 1000 });
     const loadAverage = loadavg()[0]!;
     log(`measuring: ${p.duration} s with ${p.concurrency} writers of ${p.payload}-byte values`);
     const latencies = new Reservoir();
@@ -237,6 +239,7 @@ export async function run(args: string[]): Promise<BenchResult> {
         payloadBytes: p.payload,
         durationSeconds: p.duration,
         warmupSeconds: p.warmup,
+        warmupWriters,
         keySpace: p.keySpace,
         fsync: true,
         client: clients[client],
