@@ -65,8 +65,8 @@ export const consensusConfigSchema = {
   heartbeatTicks: option.int({ description: 'leader heartbeat interval in ticks', min: 1, default: 2 }),
   commitBroadcast: option.string({
     description:
-      'how followers learn a new commit index: eager (an empty append at once, as etcd) or heartbeat (with the next append or heartbeat, at most heartbeatTicks later; two messages fewer per sparse write)',
-    default: 'eager',
+      'how followers learn a new commit index: heartbeat (with the next append or heartbeat, at most heartbeatTicks later; two messages fewer per sparse write) or eager (an empty append at once, as etcd)',
+    default: 'heartbeat',
     validate: (v) => (v === 'eager' || v === 'heartbeat' ? undefined : 'must be eager or heartbeat'),
   }),
   snapshotEveryEntries: option.int({

@@ -4,7 +4,7 @@
 //          --nodes <cluster size> (3) --key-space <distinct keys> (100000)
 //          --client raw|connect (raw: lean HTTP/2 Connect-protocol puts; connect: the Connect client)
 //          --connections <HTTP/2 connections to the leader> (1)
-//          --commit-broadcast eager|heartbeat (the nodes' --commit-broadcast; eager)
+//          --commit-broadcast heartbeat|eager (the nodes' --commit-broadcast; heartbeat, their default)
 // The warm-up runs at least WARMUP_WRITERS_MIN writers, so that V8 has optimized the hot paths before a
 // low-concurrency measurement: a node runs for days, and its steady state is what is measured.
 import { loadavg } from 'node:os';
@@ -29,7 +29,7 @@ const defaults = {
   keySpace: 100_000,
   client: 'raw',
   connections: 1,
-  commitBroadcast: 'eager',
+  commitBroadcast: 'heartbeat',
 };
 
 const durationSecondsMax = 600;
