@@ -4,17 +4,7 @@
 export { bytes, Cluster, type ClusterNode, type ClusterOptions, text } from './cluster.js';
 export { MemoryStorage } from './memory-storage.js';
 export { createSeededRandom, fixedRandom, type SeededRandom } from './random.js';
-export {
-  checkSeed,
-  checkSeedWithReplayHint,
-  leaderBoundTicks,
-  planFor,
-  runSeeds,
-  runSimulation,
-  type SeedTotals,
-  SimulationError,
-  type SimulationOptions,
-  type SimulationPlan,
-  type SimulationResult,
-  seedChunks,
-} from './simulator.js';
+export { leaderBoundTicks, planFor, type SimulationPlan } from './sim-plan.js';
+export { checkSeed, checkSeedWithReplayHint, runSeeds, type SeedTotals, seedChunks } from './sim-seeds.js';
+export { SimulationError } from './sim-trace.js';
+export { runSimulation, type SimulationOptions, type SimulationResult } from './simulator.js';

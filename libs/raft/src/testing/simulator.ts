@@ -2,21 +2,27 @@
 // duplicates, reorders and partitions messages, crashes that lose everything not persisted, client proposals,
 // reads, membership changes and compaction. After every step it checks the Raft safety properties; after the
 // faults heal it checks that a leader is elected and every acknowledged proposal survives on every member.
-// All randomness comes from one seed: the same seed replays exactly.
+// All randomness comes from one seed: the same seed replays exactly. This file holds the step loop and the
+// nodes' Ready handling; the plan, network, safety checks, trace and seed runners have their own sim-* modules.
 
-import type { Message } from '../messages.js';
-import type { RaftNode, Ready } from '../raw-node.js';
+import type { Ready } from '../raw-node.js';
 import { createRaftNode } from '../raw-node.js';
-import {
-  type ConfChange,
-  ConfChangeType,
-  type Entry,
-  EntryType,
-  type NodeId,
-  type Snapshot,
-} from '../types.js';
+import { type ConfChange, ConfChangeType, type Entry, EntryType, type NodeId } from '../types.js';
 import { MemoryStorage } from './memory-storage.js';
 import { createSeededRandom, type SeededRandom } from './random.js';
+import { SimNetwork } from './sim-network.js';
+import { decode, describeNodes, encode, restoreStateMachine, type SimNode } from './sim-node.js';
+import {
+  convergeBoundTicks,
+  electionTimeoutTicks,
+  leaderBoundTicks,
+  maxNodes,
+  planFor,
+  type SimulationPlan,
+  unitsPerTick,
+} from './sim-plan.js';
+import { SafetyChecks } from './sim-safety.js';
+import { SimTrace, SimulationError } from './sim-trace.js';
 
 export interface SimulationOptions {
   readonly seed: number;
@@ -24,28 +30,6 @@ export interface SimulationOptions {
   readonly trace?: boolean;
   /** With `trace`, also record every message delivered or lost (very verbose). */
   readonly traceMessages?: boolean;
-}
-
-/** The shape of one run, drawn from the seed. */
-export interface SimulationPlan {
-  readonly nodeCount: number;
-  readonly faultTicks: number;
-  readonly dropRate: number;
-  readonly duplicateRate: number;
-  readonly maxDelayUnits: number;
-  readonly crashRate: number;
-  readonly partitionRate: number;
-  readonly proposalRate: number;
-  readonly readRate: number;
-  readonly membershipChanges: boolean;
-  /** Snapshot after this many applied entries (0: never). */
-  readonly snapshotEvery: number;
-  readonly preVote: boolean;
-  readonly checkQuorum: boolean;
-  /** A leader sends its Ready's messages before persisting when the Ready allows it (as the runtime does). */
-  readonly sendBeforePersist: boolean;
-  /** RaftConfig.broadcastCommit: followers learn a commit at once, or with the next append or heartbeat. */
-  readonly broadcastCommit: boolean;
 }
 
 export interface SimulationResult {
@@ -60,73 +44,6 @@ export interface SimulationResult {
   readonly crashes: number;
 }
 
-export class SimulationError extends Error {
-  override readonly name = 'SimulationError';
-  constructor(
-    readonly seed: number,
-    readonly time: number,
-    detail: string,
-    readonly trace: readonly string[],
-  ) {
-    super(`seed ${seed} failed at time ${time}: ${detail}`);
-  }
-}
-
-/** Time units per tick; message delays are counted in units, so messages arrive between and across ticks. */
-const unitsPerTick = 4;
-const electionTimeoutTicks = 10;
-/** After the faults heal, a leader must be elected and everything replicated within these bounds. */
-export const leaderBoundTicks = 20 * electionTimeoutTicks;
-const convergeBoundTicks = 60 * electionTimeoutTicks;
-const maxNodes = 7;
-const traceLimit = 400;
-
-export function planFor(seed: number): SimulationPlan {
-  const rand = createSeededRandom(seed ^ 0x5eed);
-  const calm = rand.chance(0.15);
-  return {
-    nodeCount: rand.pick([1, 3, 3, 3, 5, 5]),
-    faultTicks: 150 + rand.nextInt(250),
-    dropRate: calm ? 0 : rand.pick([0, 0.02, 0.05, 0.15, 0.3]),
-    duplicateRate: calm ? 0 : rand.pick([0, 0.01, 0.05]),
-    maxDelayUnits: rand.pick([1, 2, 4, 8, 16]),
-    crashRate: calm ? 0 : rand.pick([0, 0.002, 0.01]),
-    partitionRate: calm ? 0 : rand.pick([0, 0.005, 0.02]),
-    proposalRate: rand.pick([0.05, 0.2, 0.5]),
-    readRate: rand.pick([0, 0.02, 0.1]),
-    membershipChanges: rand.chance(0.35),
-    snapshotEvery: rand.pick([0, 0, 3, 8, 20]),
-    preVote: rand.chance(0.85),
-    checkQuorum: rand.chance(0.85),
-    sendBeforePersist: rand.chance(0.7),
-    broadcastCommit: rand.chance(0.5),
-  };
-}
-
-interface SimNode {
-  readonly id: NodeId;
-  readonly storage: MemoryStorage;
-  raft: RaftNode | undefined;
-  /** Ticks happen when (time + phase) % unitsPerTick === 0: nodes' clocks are not in lockstep. */
-  readonly phase: number;
-  commands: string[];
-  commandSet: Set<string>;
-  /** The state machine's applied index: each applied entry must be the next one (no gap, no repeat). */
-  appliedIndex: number;
-  restartAt: number;
-  /** Proposals this node accepted as leader and not yet resolved, by index. */
-  readonly proposals: Map<number, { id: string; term: number }>;
-  /** Reads started on this node: context → acknowledged proposals at the time the read started. */
-  readonly reads: Map<number, readonly string[]>;
-}
-
-interface Flight {
-  readonly message: Message;
-  readonly at: number;
-  /** A lost snapshot still travels, so that its sender learns the failure (as a real transport reports it). */
-  readonly lost: boolean;
-}
-
 export function runSimulation(options: SimulationOptions): SimulationResult {
   const trace = options.trace ?? false;
   return new Simulation(
@@ -137,40 +54,14 @@ export function runSimulation(options: SimulationOptions): SimulationResult {
   ).run();
 }
 
-/** Runs a seed; on failure re-runs it with tracing and throws a SimulationError that carries the trace. */
-export function checkSeed(seed: number, traceMessages = false): SimulationResult {
-  try {
-    return runSimulation({ seed });
-  } catch (error) {
-    try {
-      runSimulation({ seed, trace: true, traceMessages });
-    } catch (traced) {
-      if (traced instanceof SimulationError) throw traced;
-    }
-    throw error;
-  }
-}
-
 class Simulation {
   private readonly rand: SeededRandom;
   private readonly nodes = new Map<NodeId, SimNode>();
-  private flights: Flight[] = [];
+  private readonly network: SimNetwork;
   private time = 0;
   private nextNodeId: NodeId;
-  /** Links cut in both directions, as "a-b" with a < b. */
-  private readonly cuts = new Set<string>();
-  private dropRate: number;
-  private duplicateRate: number;
-  private readonly traceLines: string[] = [];
-  // ---- safety bookkeeping ----
-  private readonly leaderOfTerm = new Map<number, NodeId>();
-  /** (index, term) → the entry's content and the term before it: the Log Matching property, incrementally. */
-  private readonly entryAt = new Map<string, { key: string; prevTerm: number }>();
-  /** index → the entry applied there (State Machine Safety). */
-  private readonly appliedAt = new Map<number, string>();
-  private maxAppliedIndex = 0;
-  private readonly acknowledged: { id: string; index: number }[] = [];
-  private readonly acknowledgedIds: string[] = [];
+  private readonly trace: SimTrace;
+  private readonly safety: SafetyChecks;
   private proposalCount = 0;
   private readCount = 0;
   private readsServed = 0;
@@ -181,12 +72,23 @@ class Simulation {
   constructor(
     private readonly seed: number,
     private readonly plan: SimulationPlan,
-    private readonly tracing: boolean,
-    private readonly traceMessages: boolean,
+    tracing: boolean,
+    traceMessages: boolean,
   ) {
     this.rand = createSeededRandom(seed);
-    this.dropRate = plan.dropRate;
-    this.duplicateRate = plan.duplicateRate;
+    this.trace = new SimTrace(seed, tracing, () => this.time);
+    this.safety = new SafetyChecks(this.nodes, this.trace);
+    this.network = new SimNetwork({
+      rand: this.rand,
+      nodes: this.nodes,
+      trace: this.trace,
+      traceMessages,
+      now: () => this.time,
+      dropRate: plan.dropRate,
+      duplicateRate: plan.duplicateRate,
+      maxDelayUnits: plan.maxDelayUnits,
+      partitionRate: plan.partitionRate,
+    });
     const voters = Array.from({ length: plan.nodeCount }, (_, i) => i + 1);
     for (const id of voters) this.startNode(id, MemoryStorage.bootstrap({ voters }));
     this.nextNodeId = plan.nodeCount + 1;
@@ -202,14 +104,14 @@ class Simulation {
     } catch (error) {
       if (error instanceof SimulationError) throw error;
       const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      throw new SimulationError(this.seed, this.time, detail, this.traceLines);
+      throw new SimulationError(this.seed, this.time, detail, this.trace.lines);
     }
     return {
       seed: this.seed,
       plan: this.plan,
       ticks: Math.floor(this.time / unitsPerTick),
-      leaderTerms: this.leaderOfTerm.size,
-      acknowledged: this.acknowledged.length,
+      leaderTerms: this.safety.leaderTerms,
+      acknowledged: this.safety.acknowledgedCount,
       readsServed: this.readsServed,
       snapshotsInstalled: this.snapshotsInstalled,
       membershipChangesApplied: this.membershipApplied,
@@ -222,13 +124,13 @@ class Simulation {
   private step(faults: boolean): void {
     if (faults) this.injectFaults();
     this.clientRequests();
-    this.deliverDue();
+    this.network.deliverDue();
     for (const node of this.nodes.values()) {
       if (node.raft && (this.time + node.phase) % unitsPerTick === 0) node.raft.tick();
     }
     for (const id of this.shuffledIds()) this.processReady(this.nodes.get(id)!, faults);
     this.restartDue();
-    this.checkLeaders();
+    this.safety.checkLeaders();
     this.time++;
   }
 
@@ -277,14 +179,10 @@ class Simulation {
       },
       node.storage,
     );
-    this.restoreStateMachine(node, node.storage.snapshot());
-    this.trace(`${node.id} boot term=${node.storage.hardStateNow().term} last=${node.storage.lastIndex()}`);
-  }
-
-  private restoreStateMachine(node: SimNode, snapshot: Snapshot): void {
-    node.commands = snapshot.data.length === 0 ? [] : (JSON.parse(decode(snapshot.data)) as string[]);
-    node.commandSet = new Set(node.commands);
-    node.appliedIndex = snapshot.metadata.index;
+    restoreStateMachine(node, node.storage.snapshot());
+    this.trace.add(
+      `${node.id} boot term=${node.storage.hardStateNow().term} last=${node.storage.lastIndex()}`,
+    );
   }
 
   // ---- Ready processing: persist, send, apply, advance (a crash may cut in anywhere) ----
@@ -297,30 +195,30 @@ class Simulation {
     // A leader may send before persisting (Ready.sendBeforePersist); a crash can then fall between the two.
     const early = this.plan.sendBeforePersist && ready.sendBeforePersist;
     if (early) {
-      for (const m of ready.messages) this.send(m);
+      for (const m of ready.messages) this.network.send(m);
       if (this.crashAt(crashPoint, 5, node, 'after sending, before persisting')) return;
     }
     if (ready.snapshot) node.storage.applySnapshot(ready.snapshot);
     if (this.crashAt(crashPoint, 0, node, 'after persisting the snapshot')) return;
     node.storage.append(ready.entries);
-    this.checkAppended(node, ready.entries);
+    this.safety.checkAppended(node, ready.entries);
     if (this.crashAt(crashPoint, 1, node, 'after persisting entries')) return;
     if (ready.hardState) node.storage.setHardState(ready.hardState);
     if (this.crashAt(crashPoint, 2, node, 'after persisting the hard state')) return;
-    if (!early) for (const m of ready.messages) this.send(m);
+    if (!early) for (const m of ready.messages) this.network.send(m);
     if (this.crashAt(crashPoint, 3, node, 'after sending')) return;
     this.apply(node, ready);
     if (this.crashAt(crashPoint, 4, node, 'after applying')) return;
     raft.advance(ready);
-    if (ready.softState?.role === 'leader') this.checkLeaderCompleteness(node);
+    if (ready.softState?.role === 'leader') this.safety.checkLeaderCompleteness(node);
     this.maybeCompact(node);
   }
 
   private apply(node: SimNode, ready: Ready): void {
     if (ready.snapshot) {
-      this.restoreStateMachine(node, ready.snapshot);
+      restoreStateMachine(node, ready.snapshot);
       this.snapshotsInstalled++;
-      this.trace(`${node.id} restored snapshot ${ready.snapshot.metadata.index}`);
+      this.trace.add(`${node.id} restored snapshot ${ready.snapshot.metadata.index}`);
     }
     for (const e of ready.committedEntries) this.applyEntry(node, e);
     for (const read of ready.readStates) this.serveRead(node, read.context);
@@ -328,20 +226,8 @@ class Simulation {
   }
 
   private applyEntry(node: SimNode, e: Entry): void {
-    this.require(
-      e.index === node.appliedIndex + 1,
-      () => `${node.id} applied ${e.index} after ${node.appliedIndex}`,
-    );
+    this.safety.checkApplied(node, e);
     node.appliedIndex = e.index;
-    const key = entryKey(e);
-    const seen = this.appliedAt.get(e.index);
-    if (seen === undefined) this.appliedAt.set(e.index, key);
-    else
-      this.require(
-        seen === key,
-        () => `state machine safety: ${node.id} applied ${key} at ${e.index}, other ${seen}`,
-      );
-    this.maxAppliedIndex = Math.max(this.maxAppliedIndex, e.index);
     if (e.type === EntryType.Normal) {
       const command = decode(e.data);
       node.commands.push(command);
@@ -352,23 +238,15 @@ class Simulation {
     if (!proposal) return;
     node.proposals.delete(e.index);
     if (e.type === EntryType.Normal && e.term === proposal.term && decode(e.data) === proposal.id) {
-      this.acknowledged.push({ id: proposal.id, index: e.index });
-      this.acknowledgedIds.push(proposal.id);
-      this.trace(`${node.id} acknowledged ${proposal.id} at ${e.index}`);
+      this.safety.acknowledge(node, proposal.id, e.index);
     }
   }
 
-  /** Linearizable read: everything acknowledged before the read started is in the state machine. */
   private serveRead(node: SimNode, context: number): void {
     const before = node.reads.get(context);
     if (!before) return;
     node.reads.delete(context);
-    for (const id of before) {
-      this.require(
-        node.commandSet.has(id),
-        () => `stale read on ${node.id}: ${id} acknowledged before read ${context}`,
-      );
-    }
+    this.safety.checkRead(node, context, before);
     this.readsServed++;
   }
 
@@ -381,7 +259,7 @@ class Simulation {
     if (applied - snapshotIndex < every || applied > node.storage.hardStateNow().commit) return;
     node.storage.createSnapshot(applied, raft.appliedMembership(), encode(JSON.stringify(node.commands)));
     node.storage.compact(Math.max(node.storage.firstIndex() - 1, applied - this.rand.nextInt(3)));
-    this.trace(`${node.id} snapshot at ${applied}, first index now ${node.storage.firstIndex()}`);
+    this.trace.add(`${node.id} snapshot at ${applied}, first index now ${node.storage.firstIndex()}`);
   }
 
   /** Crashes `node` when the drawn crash point is `point`; returns whether it did. */
@@ -397,7 +275,7 @@ class Simulation {
     node.reads.clear();
     node.restartAt = this.time + unitsPerTick * (1 + this.rand.nextInt(3 * electionTimeoutTicks));
     this.crashes++;
-    this.trace(`${node.id} CRASH ${when}`);
+    this.trace.add(`${node.id} CRASH ${when}`);
   }
 
   private restartDue(): void {
@@ -406,65 +284,22 @@ class Simulation {
     }
   }
 
-  // ---- network ----
-
-  private send(m: Message): void {
-    const lost = this.rand.chance(this.dropRate);
-    if (lost && m.type !== 'InstallSnapshot') return;
-    const copies = !lost && this.rand.chance(this.duplicateRate) ? 2 : 1;
-    for (let i = 0; i < copies; i++) {
-      this.flights.push({ message: m, at: this.time + 1 + this.rand.nextInt(this.plan.maxDelayUnits), lost });
-    }
-  }
-
-  private deliverDue(): void {
-    const due = this.flights.filter((f) => f.at <= this.time);
-    if (due.length === 0) return;
-    this.flights = this.flights.filter((f) => f.at > this.time);
-    for (const flight of due) this.deliver(flight);
-  }
-
-  /** Delivers a message; the sender of a snapshot learns whether it arrived (the runtime's reportSnapshot). */
-  private deliver({ message: m, lost }: Flight): void {
-    const target = this.nodes.get(m.to)?.raft;
-    const arrives = !lost && target !== undefined && !this.cuts.has(linkKey(m.from, m.to));
-    if (arrives) target.step(m);
-    if (this.traceMessages) this.trace(`${arrives ? 'deliver' : 'LOST'} ${describeMessage(m)}`);
-    if (m.type === 'InstallSnapshot') this.nodes.get(m.from)?.raft?.reportSnapshot(m.to, arrives);
-  }
-
   // ---- faults ----
 
   private injectFaults(): void {
-    if (this.rand.chance(this.plan.partitionRate)) this.partition();
-    if (this.cuts.size > 0 && this.rand.chance(this.plan.partitionRate * 2)) {
-      this.cuts.clear();
-      this.trace('partition healed');
-    }
+    this.network.injectPartitions();
     if (this.rand.chance(this.plan.crashRate / 4)) {
       const node = this.nodes.get(this.rand.pick([...this.nodes.keys()]))!;
       if (node.raft) this.crash(node, 'while idle');
     }
   }
 
-  private partition(): void {
-    const ids = [...this.nodes.keys()];
-    this.cuts.clear();
-    const side = new Set(ids.filter(() => this.rand.chance(0.4)));
-    for (const a of ids) {
-      for (const b of ids) if (a < b && side.has(a) !== side.has(b)) this.cuts.add(linkKey(a, b));
-    }
-    this.trace(`partition {${[...side].join(',')}} from the rest`);
-  }
-
   private heal(): void {
-    this.cuts.clear();
-    this.dropRate = 0;
-    this.duplicateRate = 0;
+    this.network.heal();
     for (const node of this.nodes.values()) {
       if (!node.raft && !this.isRemoved(node.id)) this.boot(node);
     }
-    this.trace('HEAL');
+    this.trace.add('HEAL');
   }
 
   // ---- clients ----
@@ -482,7 +317,7 @@ class Simulation {
       const { index, term } = leader.raft!.propose(encode(id));
       leader.proposals.set(index, { id, term });
     } catch (error) {
-      this.require(
+      this.trace.require(
         error instanceof Error && error.name !== 'AssertionError',
         `propose failed: ${String(error)}`,
       );
@@ -496,9 +331,9 @@ class Simulation {
     const context = ++this.readCount;
     try {
       node.raft!.readIndex(context);
-      node.reads.set(context, [...this.acknowledgedIds]);
+      node.reads.set(context, this.safety.acknowledgedIdsNow());
     } catch (error) {
-      this.require(
+      this.trace.require(
         error instanceof Error && error.name !== 'AssertionError',
         `readIndex failed: ${String(error)}`,
       );
@@ -530,13 +365,13 @@ class Simulation {
     try {
       leader.raft!.proposeConfChange(change);
     } catch (error) {
-      this.require(
+      this.trace.require(
         error instanceof Error && error.name !== 'AssertionError',
         `conf change failed: ${String(error)}`,
       );
       return;
     }
-    this.trace(`${leader.id} proposed change ${change.type} of ${change.nodeId}`);
+    this.trace.add(`${leader.id} proposed change ${change.type} of ${change.nodeId}`);
     if (!this.nodes.has(change.nodeId)) {
       this.startNode(change.nodeId, new MemoryStorage());
       this.nextNodeId = Math.max(this.nextNodeId, change.nodeId + 1);
@@ -573,9 +408,10 @@ class Simulation {
       if (leader?.raft?.basicStatus().leaderBarrierCommitted) return;
       this.step(false);
     }
-    this.require(
+    this.trace.require(
       false,
-      () => `no leader with a barrier committed ${leaderBoundTicks} ticks after healing\n${this.describe()}`,
+      () =>
+        `no leader with a barrier committed ${leaderBoundTicks} ticks after healing\n${describeNodes(this.nodes.values())}`,
     );
   }
 
@@ -587,15 +423,16 @@ class Simulation {
       const leader = this.currentLeader();
       if (leader && !final) final = this.proposeFinal(leader);
       if (final && this.converged(final.index)) {
-        this.checkAcknowledged();
+        this.safety.checkAcknowledged(this.currentLeader()!);
         return;
       }
       if (final && !final.node.raft) final = undefined;
       this.step(false);
     }
-    this.require(
+    this.trace.require(
       false,
-      () => `members did not converge ${convergeBoundTicks} ticks after healing\n${this.describe()}`,
+      () =>
+        `members did not converge ${convergeBoundTicks} ticks after healing\n${describeNodes(this.nodes.values())}`,
     );
   }
 
@@ -620,194 +457,4 @@ class Simulation {
       (id) => (this.nodes.get(id)?.raft?.basicStatus().applied ?? 0) >= status.commit,
     );
   }
-
-  private checkAcknowledged(): void {
-    const leader = this.currentLeader()!;
-    const { voters, learners } = leader.raft!.membership().confState;
-    for (const id of [...voters, ...learners]) {
-      const node = this.nodes.get(id)!;
-      for (const ack of this.acknowledged) {
-        this.require(
-          node.commandSet.has(ack.id),
-          () => `acknowledged ${ack.id} (index ${ack.index}) lost on node ${id}\n${this.describe()}`,
-        );
-      }
-    }
-  }
-
-  /** Every node's state, for failure reports. */
-  private describe(): string {
-    const lines: string[] = [];
-    for (const node of this.nodes.values()) {
-      if (!node.raft) {
-        lines.push(`${node.id}: down`);
-        continue;
-      }
-      const s = node.raft.status();
-      const progress = [...s.progress].map(
-        ([id, p]) => `${id}:${p.state}/${p.match}/${p.next}${p.recentActive ? '' : '?'}`,
-      );
-      lines.push(
-        `${s.id}: ${s.role} term=${s.term} lead=${s.leader} commit=${s.commit} applied=${s.applied} ` +
-          `log=[${s.firstIndex},${s.lastIndex}] conf=${JSON.stringify(s.confState)} ${progress.join(' ')}`,
-      );
-    }
-    return lines.join('\n');
-  }
-
-  // ---- safety checks ----
-
-  /** Election Safety: at most one leader per term. */
-  private checkLeaders(): void {
-    for (const node of this.nodes.values()) {
-      const s = node.raft?.basicStatus();
-      if (s?.role !== 'leader') continue;
-      const known = this.leaderOfTerm.get(s.term);
-      if (known === undefined) {
-        this.leaderOfTerm.set(s.term, s.id);
-        this.trace(`${s.id} LEADER of term ${s.term}`);
-      } else this.require(known === s.id, () => `two leaders in term ${s.term}: ${known} and ${s.id}`);
-    }
-  }
-
-  /** Log Matching: an (index, term) pair always names the same entry after the same term. */
-  private checkAppended(node: SimNode, entries: readonly Entry[]): void {
-    for (const e of entries) {
-      if (e.index <= node.storage.firstIndex() - 1) continue;
-      const prevTerm = node.storage.term(e.index - 1);
-      const at = `${e.index}:${e.term}`;
-      const key = entryKey(e);
-      const seen = this.entryAt.get(at);
-      if (!seen) this.entryAt.set(at, { key, prevTerm });
-      else {
-        this.require(
-          seen.key === key && seen.prevTerm === prevTerm,
-          () =>
-            `log matching: ${node.id} has ${key} after term ${prevTerm} at ${at}, other ${seen.key} after ${seen.prevTerm}`,
-        );
-      }
-    }
-  }
-
-  /** Leader Completeness: a new leader's log holds every entry applied anywhere. */
-  private checkLeaderCompleteness(node: SimNode): void {
-    const index = this.maxAppliedIndex;
-    const key = this.appliedAt.get(index);
-    if (index === 0 || key === undefined || index < node.storage.firstIndex() - 1) return;
-    this.require(index <= node.storage.lastIndex(), () => `leader ${node.id} lacks applied index ${index}`);
-    const term = node.storage.term(index);
-    this.require(
-      key.startsWith(`${term}/`),
-      () => `leader ${node.id} has term ${term} at applied ${index} (${key})`,
-    );
-  }
-
-  /** `detail` is a function when building it is costly (it runs only on failure). */
-  private require(condition: boolean, detail: string | (() => string)): asserts condition {
-    if (condition) return;
-    const text = typeof detail === 'string' ? detail : detail();
-    throw new SimulationError(this.seed, this.time, text, this.traceLines);
-  }
-
-  private trace(line: string): void {
-    if (!this.tracing) return;
-    this.traceLines.push(`t=${this.time} ${line}`);
-    if (this.traceLines.length > traceLimit) this.traceLines.shift();
-  }
-}
-
-function linkKey(a: NodeId, b: NodeId): string {
-  return a < b ? `${a}-${b}` : `${b}-${a}`;
-}
-
-function entryKey(e: Entry): string {
-  return `${e.term}/${e.type}/${decode(e.data)}`;
-}
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-function encode(text: string): Uint8Array {
-  return encoder.encode(text);
-}
-
-function decode(data: Uint8Array): string {
-  return decoder.decode(data);
-}
-
-function describeMessage(m: Message): string {
-  const { type, from, to, term, ...rest } = m;
-  const body = JSON.stringify(rest, (key, value) =>
-    key === 'entries'
-      ? (value as Entry[]).map((e) => `${e.index}@${e.term}`).join(',')
-      : key === 'snapshot'
-        ? '…'
-        : value,
-  );
-  return `${from}->${to} ${type} t${term} ${body}`;
-}
-
-export interface SeedTotals {
-  seeds: number;
-  acknowledged: number;
-  readsServed: number;
-  snapshotsInstalled: number;
-  membershipChangesApplied: number;
-  crashes: number;
-  leaderTerms: number;
-}
-
-/**
- * Runs seeds [from, to]; on the first failure throws an Error naming the seed, how to replay it
- * (RAFT_SIM_SEED=n) and the tail of its trace.
- */
-export function runSeeds(from: number, to: number): SeedTotals {
-  const totals: SeedTotals = {
-    seeds: 0,
-    acknowledged: 0,
-    readsServed: 0,
-    snapshotsInstalled: 0,
-    membershipChangesApplied: 0,
-    crashes: 0,
-    leaderTerms: 0,
-  };
-  for (let seed = from; seed <= to; seed++) {
-    const r = checkSeedWithReplayHint(seed);
-    totals.seeds++;
-    totals.acknowledged += r.acknowledged;
-    totals.readsServed += r.readsServed;
-    totals.snapshotsInstalled += r.snapshotsInstalled;
-    totals.membershipChangesApplied += r.membershipChangesApplied;
-    totals.crashes += r.crashes;
-    totals.leaderTerms += r.leaderTerms;
-  }
-  return totals;
-}
-
-export function checkSeedWithReplayHint(seed: number, traceMessages = false): SimulationResult {
-  try {
-    return checkSeed(seed, traceMessages);
-  } catch (error) {
-    if (!(error instanceof SimulationError)) throw error;
-    const trace = error.trace.slice(-150).join('\n');
-    throw new Error(
-      `${error.message}\nreplay: RAFT_SIM_SEED=${seed} npx vitest run src/simulator-a.spec.ts (in libs/raft; ` +
-        `RAFT_SIM_TRACE_MESSAGES=1 traces every message)\n--- trace ---\n${trace}`,
-    );
-  }
-}
-
-/** Splits seeds 1..total into `parts` parts and each part into chunks of at most `chunkSize`: [from, to]. */
-export function seedChunks(
-  total: number,
-  part: number,
-  parts: number,
-  chunkSize: number,
-): [number, number][] {
-  const per = Math.ceil(total / parts);
-  const lo = part * per + 1;
-  const hi = Math.min(total, (part + 1) * per);
-  const chunks: [number, number][] = [];
-  for (let from = lo; from <= hi; from += chunkSize) chunks.push([from, Math.min(hi, from + chunkSize - 1)]);
-  return chunks;
 }
