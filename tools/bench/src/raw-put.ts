@@ -102,6 +102,12 @@ export class RawPutClient {
           }
           return;
         }
+        if (status === 0) {
+          // No response headers: the connection went away (a killed node). The write may or may not have been
+          // applied; the caller retries it within its session, which applies it at most once.
+          reject(new ConnectError(`node ${node}: stream closed before a response`, Code.Unavailable));
+          return;
+        }
         const fallback = new ConnectError(`node ${node}: HTTP ${status}`, codeFromHttpStatus(status));
         try {
           reject(errorFromJsonBytes(payload, undefined, fallback));
