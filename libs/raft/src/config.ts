@@ -34,6 +34,15 @@ export interface RaftConfig {
    * The leader's own commit and apply, and so a client's latency, do not change.
    */
   readonly broadcastCommit: boolean;
+  /**
+   * Two followers that time out within one message delay of each other both win the PreVote round, become
+   * candidates, vote for themselves and split the vote (another election timeout lost). With this on, a
+   * pre-candidate whose round is at most `heartbeatTimeoutTicks` old grants another pre-candidate's PreVote only
+   * when that one ranks higher (a more up-to-date log, or the same log and a lower id) or has already refused its
+   * own, so only one of them goes on. Later rivals are granted as before. Needs preVote; has no effect on safety
+   * (a PreVote binds nobody).
+   */
+  readonly preVoteTieBreak: boolean;
   readonly random: Random;
 }
 
@@ -52,6 +61,7 @@ export const defaultRaftConfig = Object.freeze({
   preVote: true,
   checkQuorum: true,
   broadcastCommit: true,
+  preVoteTieBreak: true,
 });
 
 /** Fills defaults and validates; throws InvalidRequestError on a bad value. */

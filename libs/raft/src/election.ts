@@ -34,7 +34,7 @@ export function campaign(r: Raft, kind: CampaignKind): void {
 /** Grants a vote when free to (Raft §5.2) and the candidate's log is at least as up to date (§5.4.1). */
 export function handleVoteRequest(r: Raft, m: MessageOf<'VoteRequest'>): void {
   const canVote = r.vote === m.from || (r.vote === 0 && r.lead === 0) || (m.preVote && m.term > r.term);
-  if (canVote && r.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) {
+  if (canVote && r.log.isUpToDate(m.lastLogIndex, m.lastLogTerm) && !yieldsToSelf(r, m)) {
     r.send({ type: 'VoteResponse', to: m.from, term: m.term, preVote: m.preVote, granted: true });
     if (!m.preVote) {
       r.electionElapsed = 0;
@@ -43,6 +43,26 @@ export function handleVoteRequest(r: Raft, m: MessageOf<'VoteRequest'>): void {
     return;
   }
   r.send({ type: 'VoteResponse', to: m.from, preVote: m.preVote, granted: false });
+}
+
+/**
+ * RaftConfig.preVoteTieBreak: a pre-candidate keeps its PreVote from a rival that started the same round at about
+ * the same time (within a heartbeat interval) and ranks lower (an older log, or the same log and a higher id). A
+ * rival that comes later is not a tie: our round has had time to hear back and has not won (a voter that still
+ * heard the leader ignores PreVotes without answering), so blocking it would only cost another timeout. Neither
+ * is a rival that already refused ours.
+ */
+function yieldsToSelf(r: Raft, m: MessageOf<'VoteRequest'>): boolean {
+  if (!m.preVote || !r.cfg.preVoteTieBreak || r.role !== 'pre-candidate' || m.term !== r.term + 1)
+    return false;
+  if (r.electionElapsed > r.cfg.heartbeatTimeoutTicks || r.votes.get(m.from) === false) return false;
+  const lastTerm = r.log.lastTerm();
+  const lastIndex = r.log.lastIndex();
+  const rivalRanksHigher =
+    m.lastLogTerm > lastTerm ||
+    (m.lastLogTerm === lastTerm &&
+      (m.lastLogIndex > lastIndex || (m.lastLogIndex === lastIndex && m.from < r.id)));
+  return !rivalRanksHigher;
 }
 
 export function handleVoteResponse(r: Raft, m: MessageOf<'VoteResponse'>): void {

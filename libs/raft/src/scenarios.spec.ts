@@ -286,3 +286,73 @@ describe('commit propagation (broadcastCommit)', () => {
     expect(c.get(2).commands).toEqual(['x']);
   });
 });
+
+describe('PreVote tie-break (preVoteTieBreak): followers that time out together', () => {
+  /** The leader (1) crashes; nodes 2 and 3 start a PreVote at the same moment, before either sees the other's. */
+  function bothCampaign(preVoteTieBreak: boolean): { c: Cluster; term: number } {
+    const c = new Cluster({
+      voters: [1, 2, 3],
+      config: { preVote: true, checkQuorum: true, preVoteTieBreak },
+    });
+    c.elect(1);
+    const term = c.status(1).term;
+    c.crash(1);
+    c.get(2).raft.campaign();
+    c.get(3).raft.campaign();
+    c.stabilize();
+    return { c, term };
+  }
+
+  test('without it both win the PreVote, both become candidates, and the vote splits', () => {
+    const { c, term } = bothCampaign(false);
+    expect(c.status(2)).toMatchObject({ role: 'candidate', term: term + 1 });
+    expect(c.status(3)).toMatchObject({ role: 'candidate', term: term + 1 });
+  });
+
+  test('with it the higher-ranked one (same log: the lower id) goes on alone and wins in one round', () => {
+    const { c, term } = bothCampaign(true);
+    expect(c.status(2)).toMatchObject({ role: 'leader', term: term + 1 });
+    expect(c.status(3)).toMatchObject({ role: 'follower', leader: 2, term: term + 1 });
+  });
+
+  test('a more up-to-date log ranks above a lower id', () => {
+    const c = new Cluster({
+      voters: [1, 2, 3],
+      config: { preVote: true, checkQuorum: true, preVoteTieBreak: true },
+    });
+    c.elect(1);
+    const term = c.status(1).term;
+    c.cutLink(1, 2);
+    c.propose(1, 'only-3-has-it');
+    c.stabilize();
+    c.crash(1);
+    c.heal();
+    c.get(2).raft.campaign();
+    c.get(3).raft.campaign();
+    c.stabilize();
+    expect(c.status(3)).toMatchObject({ role: 'leader', term: term + 1 });
+    expect(c.get(2).commands).toEqual(['only-3-has-it']);
+  });
+
+  test('a rival that times out later is not a tie: a pre-candidate that has not won lets it through', () => {
+    const c = new Cluster({
+      voters: [1, 2, 3],
+      config: { preVote: true, checkQuorum: true, preVoteTieBreak: true },
+    });
+    c.elect(1);
+    const term = c.status(1).term;
+    c.crash(1);
+    // Node 2 campaigns at once: node 3 heard from the leader within the election timeout and refuses (stickiness).
+    c.get(2).raft.campaign();
+    c.stabilize();
+    expect(c.status(2)).toMatchObject({ role: 'pre-candidate', term });
+    // Node 3 times out later, when node 2's round is older than a heartbeat interval: not a tie, so node 2 grants
+    // although it ranks higher (lower id), and 3 wins.
+    c.tick(2, 2);
+    expect(c.status(2).role).toBe('pre-candidate');
+    for (let i = 0; i < 2 * electionTimeoutTicks && c.status(3).role === 'follower'; i++) c.tick(3, 1);
+    c.stabilize();
+    expect(c.status(3)).toMatchObject({ role: 'leader', term: term + 1 });
+    expect(c.status(2)).toMatchObject({ role: 'follower', leader: 3 });
+  });
+});

@@ -23,6 +23,8 @@ export interface SimulationPlan {
   readonly sendBeforePersist: boolean;
   /** RaftConfig.broadcastCommit: followers learn a commit at once, or with the next append or heartbeat. */
   readonly broadcastCommit: boolean;
+  /** RaftConfig.preVoteTieBreak: simultaneous pre-candidates yield to the higher-ranked one. */
+  readonly preVoteTieBreak: boolean;
 }
 
 /** Time units per tick; message delays are counted in units, so messages arrive between and across ticks. */
@@ -52,5 +54,6 @@ export function planFor(seed: number): SimulationPlan {
     checkQuorum: rand.chance(0.85),
     sendBeforePersist: rand.chance(0.7),
     broadcastCommit: rand.chance(0.5),
+    preVoteTieBreak: rand.chance(0.5),
   };
 }

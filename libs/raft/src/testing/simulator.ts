@@ -176,6 +176,7 @@ class Simulation {
         preVote: this.plan.preVote,
         checkQuorum: this.plan.checkQuorum,
         broadcastCommit: this.plan.broadcastCommit,
+        preVoteTieBreak: this.plan.preVoteTieBreak,
       },
       node.storage,
     );
