@@ -46,23 +46,19 @@ export function handleVoteRequest(r: Raft, m: MessageOf<'VoteRequest'>): void {
 }
 
 /**
- * RaftConfig.preVoteTieBreak: a pre-candidate keeps its PreVote from a rival that started the same round at about
- * the same time (within a heartbeat interval) and ranks lower (an older log, or the same log and a higher id). A
- * rival that comes later is not a tie: our round has had time to hear back and has not won (a voter that still
- * heard the leader ignores PreVotes without answering), so blocking it would only cost another timeout. Neither
- * is a rival that already refused ours.
+ * RaftConfig.preVoteTieBreak, for a rival whose log is at least as up to date as ours (the caller checked): a
+ * pre-candidate keeps its PreVote from a rival that started the same round at about the same time (within a
+ * heartbeat interval) with the same log and a higher id. A rival with a newer log ranks higher. A rival that comes
+ * later is not a tie: our round has had time to hear back and has not won (a voter that still heard the leader
+ * ignores PreVotes without answering), so blocking it would only cost another timeout. Neither is a rival that
+ * already refused ours.
  */
 function yieldsToSelf(r: Raft, m: MessageOf<'VoteRequest'>): boolean {
   if (!m.preVote || !r.cfg.preVoteTieBreak || r.role !== 'pre-candidate' || m.term !== r.term + 1)
     return false;
   if (r.electionElapsed > r.cfg.heartbeatTimeoutTicks || r.votes.get(m.from) === false) return false;
-  const lastTerm = r.log.lastTerm();
-  const lastIndex = r.log.lastIndex();
-  const rivalRanksHigher =
-    m.lastLogTerm > lastTerm ||
-    (m.lastLogTerm === lastTerm &&
-      (m.lastLogIndex > lastIndex || (m.lastLogIndex === lastIndex && m.from < r.id)));
-  return !rivalRanksHigher;
+  const sameLog = m.lastLogTerm === r.log.lastTerm() && m.lastLogIndex === r.log.lastIndex();
+  return sameLog && m.from > r.id;
 }
 
 export function handleVoteResponse(r: Raft, m: MessageOf<'VoteResponse'>): void {

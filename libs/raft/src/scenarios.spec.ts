@@ -288,12 +288,12 @@ describe('commit propagation (broadcastCommit)', () => {
 });
 
 describe('PreVote tie-break (preVoteTieBreak): followers that time out together', () => {
+  const tieBreakCluster = (preVoteTieBreak: boolean): Cluster =>
+    new Cluster({ voters: [1, 2, 3], config: { preVote: true, checkQuorum: true, preVoteTieBreak } });
+
   /** The leader (1) crashes; nodes 2 and 3 start a PreVote at the same moment, before either sees the other's. */
   function bothCampaign(preVoteTieBreak: boolean): { c: Cluster; term: number } {
-    const c = new Cluster({
-      voters: [1, 2, 3],
-      config: { preVote: true, checkQuorum: true, preVoteTieBreak },
-    });
+    const c = tieBreakCluster(preVoteTieBreak);
     c.elect(1);
     const term = c.status(1).term;
     c.crash(1);
@@ -316,10 +316,7 @@ describe('PreVote tie-break (preVoteTieBreak): followers that time out together'
   });
 
   test('a more up-to-date log ranks above a lower id', () => {
-    const c = new Cluster({
-      voters: [1, 2, 3],
-      config: { preVote: true, checkQuorum: true, preVoteTieBreak: true },
-    });
+    const c = tieBreakCluster(true);
     c.elect(1);
     const term = c.status(1).term;
     c.cutLink(1, 2);
@@ -335,10 +332,7 @@ describe('PreVote tie-break (preVoteTieBreak): followers that time out together'
   });
 
   test('a rival that times out later is not a tie: a pre-candidate that has not won lets it through', () => {
-    const c = new Cluster({
-      voters: [1, 2, 3],
-      config: { preVote: true, checkQuorum: true, preVoteTieBreak: true },
-    });
+    const c = tieBreakCluster(true);
     c.elect(1);
     const term = c.status(1).term;
     c.crash(1);

@@ -95,7 +95,7 @@ export async function run(args: string[]): Promise<BenchResult> {
         payloadBytes: p.payload,
         durationSeconds: p.duration,
         warmupSeconds: p.warmup,
-        warmupWriters: Math.max(p.concurrency, WARMUP_WRITERS_MIN),
+        warmupWriters,
         commitBroadcast: p.commitBroadcast,
         keySpace: p.keySpace,
         client: p.client,
