@@ -56,6 +56,40 @@ describe.each([3, 5])('a %i-node cluster on loopback', { timeout: TEST_TIMEOUT_M
     expect(missing.found).toBe(false);
   });
 
+  it('PutStream: pipelined puts on the leader are applied and readable; a follower answers each NOT_LEADER', async () => {
+    const leader = await cluster.waitForLeader();
+    const count = 200;
+    async function* puts(prefix: string) {
+      for (let i = 0; i < count; i++)
+        yield {
+          id: BigInt(i),
+          put: { key: `${prefix}-${i}`, value: text(`v${i}`), clientId: prefix, sequence: BigInt(i + 1) },
+        };
+    }
+    const answers = [];
+    for await (const a of cluster.kv(leader.id).putStream(puts(`stream${size}`))) answers.push(a);
+    const failed = answers.filter((a) => a.result.case !== 'put');
+    // An election during the stream would answer the rest NOT_LEADER: then only the applied ones are checked.
+    if ((await cluster.waitForLeader()).term === leader.term) expect(failed).toEqual([]);
+    expect(new Set(answers.map((a) => a.id)).size).toBe(count);
+    const applied = answers.filter((a) => a.result.case === 'put').map((a) => Number(a.id));
+    expect(applied.length).toBeGreaterThan(0);
+    for (const i of [applied[0]!, applied.at(-1)!]) {
+      const got = await client.get(`stream${size}-${i}`);
+      expect(new TextDecoder().decode(got.value)).toBe(`v${i}`);
+    }
+
+    const follower = cluster.ids().find((id) => id !== leader.id)!;
+    const refused = [];
+    for await (const a of cluster.kv(follower).putStream(puts(`refused${size}`))) refused.push(a);
+    expect(refused).toHaveLength(count);
+    for (const a of refused) {
+      expect(a.result.case).toBe('error');
+      if (a.result.case === 'error')
+        expect(a.result.value.detail?.condition).toBe(ControllerCondition.NOT_LEADER);
+    }
+  });
+
   it('keeps every acknowledged write when the leader is killed under load, and the old leader catches up', async () => {
     const load = startWriteLoad(cluster, { writers: 4, prefix: `crash${size}` });
     await load.waitForMoreAcks(100);

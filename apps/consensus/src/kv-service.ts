@@ -5,6 +5,7 @@ import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
 import { KvService, type PutRequest, type PutResponse, PutResponseSchema } from '@regent/proto/consensus';
 import { type HttpHandler, leanUnaryHandler } from '@regent/service-kit';
 import { encodePut, KEY_BYTES_MAX, type KvMachine, VALUE_BYTES_MAX } from './kv-machine.js';
+import { leanPutStreamHandler, routerPutStream } from './kv-put-stream.js';
 import type { RaftMetrics, RaftNodeHandle } from './raft-node.js';
 
 export function kvRoutes(
@@ -12,9 +13,11 @@ export function kvRoutes(
   machine: KvMachine,
   metrics: RaftMetrics,
 ): (r: ConnectRouter) => void {
+  const put = putImpl(node, metrics);
   return (router) =>
     router.service(KvService, {
-      put: putImpl(node, metrics),
+      put,
+      putStream: (requests) => routerPutStream(requests, put),
       get: async (req) => {
         node.requireLeader();
         try {
@@ -60,7 +63,7 @@ function putImpl(
   };
 }
 
-/** The hot Put on the lean Connect-unary path (the router still serves every other form of it). */
+/** The hot Put and PutStream on lean Connect paths (the router still serves every other form of them). */
 export function kvLeanHandlers(
   node: RaftNodeHandle,
   metrics: RaftMetrics,
@@ -73,5 +76,6 @@ export function kvLeanHandlers(
       readMaxBytes,
       handle: async (req) => create(PutResponseSchema, await put(req)),
     }),
+    leanPutStreamHandler(put, readMaxBytes),
   ];
 }

@@ -10,6 +10,7 @@ import {
 } from '@regent/consensus/testing';
 import { log, quantile, round } from './machine.js';
 import { RawPutClient } from './raw-put.js';
+import { StreamPutClient } from './stream-put.js';
 
 /** Latency samples kept per run (uniform reservoir beyond this). */
 const LATENCY_SAMPLES_MAX = 1_000_000;
@@ -52,17 +53,20 @@ export class Reservoir {
   }
 }
 
-export type ClientKind = 'raw' | 'connect';
+export type ClientKind = 'raw' | 'stream' | 'connect';
 
 /** Validates a --client value. */
 export function clientKind(value: string): ClientKind {
-  if (value === 'raw' || value === 'connect') return value;
-  throw new Error('--client must be raw (lean HTTP/2 Connect-protocol puts) or connect (the Connect client)');
+  if (value === 'raw' || value === 'stream' || value === 'connect') return value;
+  throw new Error(
+    '--client must be raw (lean HTTP/2 unary Connect-protocol puts), stream (puts pipelined on KvService.PutStream) or connect (the Connect client)',
+  );
 }
 
 /**
- * Makes cluster clients that follow NOT_LEADER hints and retry: `raw` ones send Puts through a shared lean HTTP/2
- * client (`connections` sessions per node), `connect` ones through the Connect client.
+ * Makes cluster clients that follow NOT_LEADER hints and retry: `raw` ones send unary Puts through a shared lean
+ * HTTP/2 client (`connections` sessions per node), `stream` ones pipeline them on shared PutStreams (`connections`
+ * streams per node), `connect` ones use the Connect client.
  */
 export function clientFactory(
   cluster: ProcessCluster,
@@ -70,6 +74,10 @@ export function clientFactory(
   connections = 1,
 ): { client(): ClusterClient; close(): void } {
   if (kind === 'connect') return { client: () => cluster.client(), close: () => {} };
+  if (kind === 'stream') {
+    const stream = new StreamPutClient(cluster, connections);
+    return { client: () => cluster.client({ put: stream.put }), close: () => stream.close() };
+  }
   const raw = new RawPutClient(cluster, connections);
   return { client: () => cluster.client({ put: raw.put }), close: () => raw.close() };
 }

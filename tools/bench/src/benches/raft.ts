@@ -2,8 +2,9 @@
 // child processes, WAL fsync on) driven from this process by a closed loop of session writers over HTTP/2.
 // Options: --concurrency <puts in flight> (64) --payload <value bytes> (256) --duration <s> (10) --warmup <s> (2)
 //          --nodes <cluster size> (3) --key-space <distinct keys> (100000)
-//          --client raw|connect (raw: lean HTTP/2 Connect-protocol puts; connect: the Connect client)
-//          --connections <HTTP/2 connections to the leader> (1)
+//          --client raw|stream|connect (raw: lean HTTP/2 unary puts; stream: puts pipelined on KvService.PutStream;
+//                   connect: the Connect client)
+//          --connections <HTTP/2 connections (raw) or PutStreams (stream) to the leader> (1)
 //          --commit-broadcast heartbeat|eager (the nodes' --commit-broadcast; heartbeat, their default)
 // The warm-up runs at least WARMUP_WRITERS_MIN writers, so that V8 has optimized the hot paths before a
 // low-concurrency measurement: a node runs for days, and its steady state is what is measured.
