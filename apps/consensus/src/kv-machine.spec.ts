@@ -23,6 +23,24 @@ describe('kv machine', () => {
     expect(text(m.get('a'))).toBe('1');
   });
 
+  it('keeps a value received in a larger buffer as a copy, and one in its own buffer as it is', () => {
+    const m = createKvMachine();
+    const own = put('a', 'x'.repeat(256));
+    m.apply(own);
+    expect(m.get('a')!.buffer).toBe(own.data.buffer);
+    // As a follower decodes them: the entries of one AppendEntries share one buffer (wire-decode.ts).
+    const entries = Array.from({ length: 64 }, (_, i) => put(`k${i}`, 'y'.repeat(256)));
+    const shared = new Uint8Array(entries.reduce((n, e) => n + e.data.byteLength, 0));
+    let offset = 0;
+    for (const e of entries) {
+      shared.set(e.data, offset);
+      m.apply({ ...e, data: shared.subarray(offset, offset + e.data.byteLength) });
+      offset += e.data.byteLength;
+    }
+    expect(text(m.get('k5'))).toBe('y'.repeat(256));
+    expect(m.get('k5')!.buffer.byteLength).toBe(256);
+  });
+
   it('a background snapshot is the state when it was taken, across many parts, and restores to it', async () => {
     const m = createKvMachine();
     for (let i = 0; i < 10_000; i++) m.apply(put(`k${i}`, `v${i}`, `s${i % 7}`, BigInt(i + 1)));

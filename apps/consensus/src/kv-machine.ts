@@ -1,8 +1,7 @@
 // The test/benchmark key-value state machine: Put commands with client sessions (a retried command applies once).
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { PutRequestSchema } from '@regent/proto/consensus';
 import type { Entry } from '@regent/raft';
 import { encodeInTurns, type StateMachine } from '@regent/raft-runtime';
+import { decodePutCommand, encodePutCommand } from './kv-codec.js';
 
 export const KEY_BYTES_MAX = 256;
 export const VALUE_BYTES_MAX = 64 * 1024;
@@ -18,9 +17,22 @@ export interface KvMachine extends StateMachine {
   size(): number;
 }
 
-/** Encodes a Put for the log. */
+/** Encodes a Put for the log (a `regent.consensus.v1.PutRequest`). */
 export function encodePut(key: string, value: Uint8Array, clientId: string, sequence: bigint): Uint8Array {
-  return toBinary(PutRequestSchema, create(PutRequestSchema, { key, value, clientId, sequence }));
+  return encodePutCommand({ key, value, clientId, sequence });
+}
+
+/** A kept value may pin at most this much more than itself (and its own size again) in a larger buffer. */
+const VIEW_SLACK_BYTES = 256;
+
+/**
+ * A value kept in the map must not pin a larger buffer for good. It is a view into its entry's data, which is a
+ * view into one buffer per received AppendEntries on a follower (wire-decode.ts): copied then. A value that is most
+ * of its buffer (a Put encoded on this node, an append of one entry) is kept as it is, saving an allocation.
+ */
+function ownValue(value: Uint8Array): Uint8Array {
+  if (value.buffer.byteLength <= 2 * value.byteLength + VIEW_SLACK_BYTES) return value;
+  return new Uint8Array(value); // a copy into its own buffer (never Buffer#slice, which is a view)
 }
 
 export function createKvMachine(): KvMachine {
@@ -28,7 +40,7 @@ export function createKvMachine(): KvMachine {
   let sessions = new Map<string, bigint>();
   return {
     apply: (entry: Entry) => {
-      const put = fromBinary(PutRequestSchema, entry.data);
+      const put = decodePutCommand(entry.data);
       if (put.clientId !== '') {
         const last = sessions.get(put.clientId);
         if (last !== undefined && put.sequence <= last) return { index: entry.index, duplicate: true };
@@ -36,7 +48,7 @@ export function createKvMachine(): KvMachine {
         sessions.set(put.clientId, put.sequence);
         if (sessions.size > SESSIONS_MAX) sessions.delete(sessions.keys().next().value!);
       }
-      data.set(put.key, put.value);
+      data.set(put.key, ownValue(put.value));
       return { index: entry.index, duplicate: false };
     },
     snapshot: () => encodeSnapshot(data, sessions),

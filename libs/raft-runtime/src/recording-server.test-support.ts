@@ -1,7 +1,9 @@
 // A Raft peer server for tests whose "runtime" only records what it receives: the router and the lean Stream
 // handler in front of it, as apps/consensus wires them, counting the streams the lean handler took.
 import type { RaftMessage } from '@regent/proto/raft';
+import type { Message } from '@regent/raft';
 import { createLogger, createMetricsRegistry, type RunningServer, startServer } from '@regent/service-kit';
+import { messageToWire } from './codec.js';
 import type { RaftRuntime } from './runtime.js';
 import { createRaftServiceRoutes, createRaftStreamHandler } from './service.js';
 
@@ -16,7 +18,11 @@ export async function startRecordingServer(
   options: { port?: number; readMaxBytes?: number; received?: RaftMessage[] } = {},
 ): Promise<RecordingServer> {
   const received = options.received ?? [];
-  const runtime = { receive: (m: RaftMessage) => received.push(m) } as unknown as RaftRuntime;
+  // Messages the lean handler decoded itself are recorded in wire form too, so tests see one kind.
+  const runtime = {
+    receive: (m: RaftMessage) => received.push(m),
+    receiveMessage: (m: Exclude<Message, { type: 'InstallSnapshot' }>) => received.push(messageToWire(m)),
+  } as unknown as RaftRuntime;
   const service = { group: 'g', runtime: () => runtime };
   const handler = createRaftStreamHandler({ ...service, readMaxBytes: options.readMaxBytes ?? 1 << 20 });
   let lean = 0;

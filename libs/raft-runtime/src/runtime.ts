@@ -191,10 +191,14 @@ export class RaftRuntime {
   /** Feeds one wire message from a peer. Throws WireDecodeError / InvalidMessageError on bad input. */
   receive(wire: RaftMessage): void {
     if (this.#stopped) return;
-    let message: Message | undefined;
-    if (wire.body.case === 'installSnapshot') message = this.#assembler.accept(wire);
-    else message = messageFromWire(wire);
-    if (message === undefined) return;
+    const message =
+      wire.body.case === 'installSnapshot' ? this.#assembler.accept(wire) : messageFromWire(wire);
+    if (message !== undefined) this.receiveMessage(message);
+  }
+
+  /** Feeds one message from a peer already decoded (wire-decode.ts). Throws as receive() does on bad input. */
+  receiveMessage(message: Message): void {
+    if (this.#stopped) return;
     if (message.to !== this.node.id)
       throw new WireDecodeError(`message for node ${message.to}, I am ${this.node.id}`);
     this.node.step(message);

@@ -3,15 +3,18 @@
 //
 // Two ways in: the Connect router (Send, and Stream in every protocol), and a lean handler for the hot path, the
 // Connect-protocol binary Stream the peer transport opens, read straight off HTTP/2 without the router's
-// per-message machinery. Both speak the same wire format.
+// per-message machinery, decoding batches with wire-decode.ts instead of protobuf-es. Both speak the same wire
+// format.
 import type * as http from 'node:http';
 import type * as http2 from 'node:http2';
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
 import { codeToString } from '@connectrpc/connect/protocol-connect';
-import { type RaftMessage, RaftService, StreamRequestSchema, StreamResponseSchema } from '@regent/proto/raft';
+import { type RaftMessage, RaftService, StreamResponseSchema } from '@regent/proto/raft';
+import type { Message } from '@regent/raft';
 import { EnvelopeReader, encodeEnvelope, FLAG_COMPRESSED, FLAG_END_STREAM } from '@regent/service-kit';
 import type { RaftRuntime } from './runtime.js';
+import { type DecodedBatch, decodeStreamBatch } from './wire-decode.js';
 
 export interface RaftServiceOptions {
   readonly group: string;
@@ -21,11 +24,16 @@ export interface RaftServiceOptions {
   readonly batchMessagesMax?: number;
 }
 
+/** How one message reaches the runtime: a wire message (receive), or a core one from wire-decode.ts. */
+type Feed<M> = (runtime: RaftRuntime, m: M) => void;
+const feedWire: Feed<RaftMessage> = (runtime, m) => runtime.receive(m);
+const feedCore: Feed<Message> = (runtime, m) => runtime.receiveMessage(m);
+
 /** Feeds one batch to the runtime; returns how many messages it accepted. Throws ConnectError on a bad batch. */
 function createDelivery(
   options: RaftServiceOptions,
-): (group: string, messages: readonly RaftMessage[]) => number {
-  return (group, messages) => {
+): <M>(group: string, messages: readonly M[], feed: Feed<M>) => number {
+  return (group, messages, feed) => {
     if (group !== options.group) {
       throw new ConnectError(
         `raft group ${JSON.stringify(group)} is not ${options.group}`,
@@ -40,7 +48,7 @@ function createDelivery(
     let accepted = 0;
     for (const m of messages) {
       try {
-        runtime.receive(m);
+        feed(runtime, m);
         accepted++;
       } catch (error) {
         options.onBadMessage?.(error);
@@ -54,10 +62,10 @@ export function createRaftServiceRoutes(options: RaftServiceOptions): (router: C
   const deliver = createDelivery(options);
   return (router) => {
     router.service(RaftService, {
-      send: (req) => ({ acceptedCount: deliver(req.group, req.messages) }),
+      send: (req) => ({ acceptedCount: deliver(req.group, req.messages, feedWire) }),
       stream: async (requests) => {
         let accepted = 0n;
-        for await (const req of requests) accepted += BigInt(deliver(req.group, req.messages));
+        for await (const req of requests) accepted += BigInt(deliver(req.group, req.messages, feedWire));
         return { acceptedCount: accepted };
       },
     });
@@ -108,13 +116,17 @@ export function createRaftStreamHandler(
           if ((envelope.flags & FLAG_COMPRESSED) !== 0) {
             throw new ConnectError('compressed messages are not accepted', Code.InvalidArgument);
           }
-          let batch: ReturnType<typeof decodeBatch>;
+          let batch: DecodedBatch;
           try {
-            batch = decodeBatch(envelope.payload);
+            batch = decodeStreamBatch(envelope.payload);
           } catch (error) {
             throw new ConnectError(`parse binary: ${(error as Error).message}`, Code.InvalidArgument);
           }
-          accepted += BigInt(deliver(batch.group, batch.messages));
+          accepted += BigInt(
+            batch.fast
+              ? deliver(batch.group, batch.messages, feedCore)
+              : deliver(batch.group, batch.messages, feedWire),
+          );
         }
       } catch (error) {
         finish(error instanceof ConnectError ? error : new ConnectError(String(error), Code.InvalidArgument));
@@ -132,10 +144,6 @@ export function createRaftStreamHandler(
     });
     return true;
   };
-}
-
-function decodeBatch(payload: Uint8Array) {
-  return fromBinary(StreamRequestSchema, payload);
 }
 
 function endStreamJson(error: ConnectError | undefined): Uint8Array {

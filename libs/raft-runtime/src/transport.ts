@@ -6,12 +6,11 @@
 
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
-import { create, toBinary } from '@bufbuild/protobuf';
-import { type RaftMessage, RaftService, StreamRequestSchema } from '@regent/proto/raft';
+import { RaftService } from '@regent/proto/raft';
 import type { Message, NodeId } from '@regent/raft';
 import { encodeEnvelope } from '@regent/service-kit';
-import { messageToWire } from './codec.js';
 import { chunkSnapshot } from './snapshot-chunks.js';
+import { type BatchItem, encodeRaftMessage, encodeStreamBatch } from './wire-encode.js';
 
 export interface TransportEvents {
   /** A message to `peer` could not be delivered (stream broke): the core should probe again. */
@@ -93,7 +92,11 @@ const STREAM_PATH = `/${RaftService.typeName}/${RaftService.method.stream.name}`
  * bounded queue and leave together in the next batch.
  */
 class PeerSender {
-  readonly #queue: RaftMessage[] = [];
+  /**
+   * Messages encoded when queued (`RaftMessage` bytes, owned by the queue), and snapshot chunks as wire messages
+   * (encoded when their batch leaves: a queued snapshot is not copied, its chunks view the snapshot's data).
+   */
+  readonly #queue: BatchItem[] = [];
   readonly #pendingSnapshots: number[] = [];
   #wake: (() => void) | undefined;
   #closed = false;
@@ -122,7 +125,7 @@ class PeerSender {
       this.#queue.push(...chunkSnapshot(m));
       this.#pendingSnapshots.push(m.snapshot.metadata.index);
     } else {
-      this.#queue.push(messageToWire(m));
+      this.#queue.push(encodeRaftMessage(m));
     }
     this.#wake?.();
   }
@@ -221,13 +224,10 @@ class PeerSender {
           continue;
         }
         const messages = this.#queue.splice(0, max);
-        const body = toBinary(
-          StreamRequestSchema,
-          create(StreamRequestSchema, { group: this.options.group, messages }),
-        );
-        writable = stream.write(encodeEnvelope(0, body));
+        writable = stream.write(encodeEnvelope(0, encodeStreamBatch(this.options.group, messages)));
         onDelivered();
         for (const m of messages) {
+          if (m instanceof Uint8Array) continue;
           if (m.body.case === 'installSnapshot' && m.body.value.done) {
             this.#pendingSnapshots.shift();
             this.options.events.onSnapshotSent(this.id, true);
