@@ -1,5 +1,6 @@
 // Shared pieces of the Raft benchmarks: a cluster of consensus nodes (kv state machine) as child processes, closed
 // and rate-limited write loops through session writers, a latency reservoir, and process RSS.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import {
@@ -80,6 +81,14 @@ export function clientFactory(
   }
   const raw = new RawPutClient(cluster, connections);
   return { client: () => cluster.client({ put: raw.put }), close: () => raw.close() };
+}
+
+/** Builds the consensus app to JavaScript (Nx-cached), for clusters started with `compiled: true`. */
+export function buildConsensus(): void {
+  log('building the consensus app (npx nx run consensus:build)');
+  execFileSync('npx', ['nx', 'run', 'consensus:build', '--outputStyle=static'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }
 
 /** Starts a kv cluster and waits for a leader; on failure the nodes' output is attached to the error. */

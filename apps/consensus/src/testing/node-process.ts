@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { freePort, type ManagedProcess, spawnProcess, spawnTs, WORKSPACE_ROOT } from '@regent/testing';
 
 export const CONSENSUS_ENTRY = 'apps/consensus/src/main.ts';
+/** The built node (`nx run consensus:build`): what a deployment runs. */
+export const CONSENSUS_COMPILED_ENTRY = 'apps/consensus/dist/main.js';
 
 /**
  * Timing flags for integration tests: election timeouts of 0.5–1 s and 50 ms heartbeats. The defaults (150–300 ms)
@@ -28,6 +30,11 @@ export interface NodeProcessOptions {
   readonly echo?: boolean;
   /** Node.js flags placed before the entry point (e.g. --cpu-prof). */
   readonly nodeOptions?: readonly string[];
+  /**
+   * Run the built JavaScript (CONSENSUS_COMPILED_ENTRY, built beforehand) instead of the TypeScript sources
+   * through tsx, whose start-up compiles every module: for benchmarks of what a deployment runs.
+   */
+  readonly compiled?: boolean;
 }
 
 export interface ClusterNode {
@@ -110,6 +117,15 @@ export function spawnNode(
   const env = { REGENT_LOG_LEVEL: options.logLevel ?? 'info' };
   const echo = options.echo;
   const name = `node-${node.id}`;
+  if (options.compiled) {
+    const entry = join(WORKSPACE_ROOT, CONSENSUS_COMPILED_ENTRY);
+    const proc = spawnProcess(name, process.execPath, [...(options.nodeOptions ?? []), entry, ...args], {
+      env,
+      echo,
+    });
+    node.process = proc;
+    return proc;
+  }
   // spawnTs has no slot for Node flags (and NODE_OPTIONS refuses some, e.g. --cpu-prof): spell the command out.
   const proc =
     options.nodeOptions === undefined

@@ -3,9 +3,12 @@
 // restarts it, and measures the time from spawn until it answers Status having applied the commit index it had
 // when stopped (restartMs), the storage open time it reports (storageOpenMs), and its RSS once caught up (rssMb).
 // Options: --entries (1000000) --snapshot-every-entries (100000) --concurrency (256) --payload (16) --nodes (3)
-//          --key-space (100000)
+//          --key-space (100000) --runtime compiled|source (compiled: the nodes run the built JavaScript, as a
+//          deployment does — the bench builds it first; source: TypeScript through tsx, which compiles every module
+//          at start-up and so adds a second or more to the restart on a 2-core machine)
 import { type BenchResult, log, parseArgs, round } from '../machine.js';
 import {
+  buildConsensus,
   clientFactory,
   closedLoop,
   closeWithOutput,
@@ -22,6 +25,7 @@ const defaults = {
   payload: 16,
   nodes: 3,
   keySpace: 100_000,
+  runtime: 'compiled',
 };
 
 const entriesMax = 100_000_000;
@@ -33,7 +37,7 @@ const chunkMs = 10_000;
 function checkedParams(args: string[]): typeof defaults {
   const p = parseArgs(args, defaults);
   const integerIn = (name: keyof typeof defaults, min: number, max: number): void => {
-    const v = p[name];
+    const v = p[name] as number;
     if (!Number.isInteger(v) || v < min || v > max)
       throw new Error(`--${name} must be an integer in [${min}, ${max}]`);
   };
@@ -43,6 +47,7 @@ function checkedParams(args: string[]): typeof defaults {
   integerIn('payload', 1, 64 * 1024);
   integerIn('nodes', 3, 9);
   integerIn('keySpace', 1, 10_000_000);
+  if (p.runtime !== 'compiled' && p.runtime !== 'source') throw new Error('--runtime must be compiled or source');
   return p;
 }
 
@@ -62,8 +67,11 @@ function storageOpenMs(output: string): number | undefined {
 
 export async function run(args: string[]): Promise<BenchResult> {
   const p = checkedParams(args);
+  const compiled = p.runtime === 'compiled';
+  if (compiled) buildConsensus();
   const cluster = await startCluster({
     size: p.nodes,
+    compiled,
     logLevel: 'info',
     nodeArgs: ['--snapshot-every-entries', String(p.snapshotEveryEntries)],
   });
@@ -134,6 +142,7 @@ export async function run(args: string[]): Promise<BenchResult> {
         concurrency: p.concurrency,
         payloadBytes: p.payload,
         keySpace: p.keySpace,
+        runtime: p.runtime,
       },
       metrics: {
         restartMs: round(restartMs, 0),
