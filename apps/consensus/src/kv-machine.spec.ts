@@ -70,4 +70,49 @@ describe('kv machine', () => {
     // The same state: the synchronous snapshot (keys sorted) of both is byte for byte the same.
     expect(Buffer.from(restored.snapshot()).equals(Buffer.from(m.snapshot()))).toBe(true);
   });
+  it('serves reads and sizes from the overlay while a background snapshot is encoded, then merges it', async () => {
+    const m = createKvMachine();
+    for (let i = 0; i < 9_000; i++) m.apply(put(`k${i}`, `v${i}`));
+    const pending = m.snapshotInBackground!();
+    m.apply(put('k1', 'changed'));
+    m.apply(put('fresh', 'x'));
+    m.apply(put('fresh', 'y'));
+    expect(text(m.get('k1'))).toBe('changed');
+    expect(text(m.get('fresh'))).toBe('y');
+    expect(text(m.get('k2'))).toBe('v2');
+    expect(m.size()).toBe(9_001);
+    // A synchronous snapshot meanwhile sees everything applied.
+    const now = createKvMachine();
+    now.restore(m.snapshot(), index);
+    expect(text(now.get('fresh'))).toBe('y');
+    const restored = createKvMachine();
+    restored.restore(await pending, index);
+    expect(text(restored.get('k1'))).toBe('v1');
+    expect(restored.get('fresh')).toBeUndefined();
+    // Merged: the next snapshot has the later writes.
+    m.apply(put('after', 'z'));
+    const next = createKvMachine();
+    next.restore(await m.snapshotInBackground!(), index);
+    expect([text(next.get('k1')), text(next.get('fresh')), text(next.get('after'))]).toEqual([
+      'changed',
+      'y',
+      'z',
+    ]);
+    expect(next.size()).toBe(9_002);
+  });
+
+  it('a restore while a background snapshot is encoded wins over the writes before it', async () => {
+    const m = createKvMachine();
+    for (let i = 0; i < 9_000; i++) m.apply(put(`k${i}`, `v${i}`));
+    const other = createKvMachine();
+    other.apply(put('only', 'this'));
+    const pending = m.snapshotInBackground!();
+    m.apply(put('lost', 'x'));
+    m.restore(other.snapshot(), index);
+    await pending;
+    expect(m.get('lost')).toBeUndefined();
+    expect(m.get('k1')).toBeUndefined();
+    expect(text(m.get('only'))).toBe('this');
+    expect(m.size()).toBe(1);
+  });
 });

@@ -40,6 +40,16 @@ function ownValue(value: Uint8Array): Uint8Array {
 export function createKvMachine(): KvMachine {
   let data = new Map<string, Uint8Array>();
   let sessions = new Map<string, bigint>();
+  // While a background snapshot reads `data`, writes go to `overlay` (copy on write: copying 100,000 keys per
+  // snapshot cost more than encoding them); merged back when the snapshot is done. Keys are never deleted.
+  let overlay: Map<string, Uint8Array> | undefined;
+  let overlayNewKeys = 0;
+  const merged = (): Map<string, Uint8Array> => {
+    if (overlay === undefined) return data;
+    const all = new Map(data);
+    for (const [key, value] of overlay) all.set(key, value);
+    return all;
+  };
   return {
     apply: (entry: Entry) => {
       const put = decodePutCommand(entry.data);
@@ -50,18 +60,40 @@ export function createKvMachine(): KvMachine {
         sessions.set(put.clientId, put.sequence);
         if (sessions.size > SESSIONS_MAX) sessions.delete(sessions.keys().next().value!);
       }
-      data.set(put.key, ownValue(put.value));
+      const value = ownValue(put.value);
+      if (overlay === undefined) data.set(put.key, value);
+      else {
+        if (!overlay.has(put.key) && !data.has(put.key)) overlayNewKeys++;
+        overlay.set(put.key, value);
+      }
       return { index: entry.index, duplicate: false };
     },
-    snapshot: () => encodeSnapshot(data, sessions),
-    // Captured now (shallow copies: values are never mutated, only replaced), encoded over many turns.
-    snapshotInBackground: () =>
-      encodeSnapshotInTurns(new Map(data), new Map(sessions), SNAPSHOT_KEYS_PER_TURN),
+    snapshot: () => encodeSnapshot(merged(), sessions),
+    // The state now: `data` frozen behind an overlay (values are never mutated, only replaced) and a copy of the
+    // sessions, encoded over many turns.
+    snapshotInBackground: () => {
+      const base = merged();
+      if (base !== data) {
+        // A snapshot is still being encoded (the runtime takes one at a time; this is only a fallback).
+        return encodeSnapshotInTurns(base, new Map(sessions), SNAPSHOT_KEYS_PER_TURN);
+      }
+      overlay = new Map();
+      overlayNewKeys = 0;
+      const done = (): void => {
+        if (data !== base || overlay === undefined) return; // restored meanwhile: the overlay is gone already
+        for (const [key, value] of overlay) data.set(key, value);
+        overlay = undefined;
+      };
+      const encoding = encodeSnapshotInTurns(base, new Map(sessions), SNAPSHOT_KEYS_PER_TURN);
+      encoding.then(done, done);
+      return encoding;
+    },
     restore: (bytes) => {
       ({ data, sessions } = decodeSnapshot(bytes));
+      overlay = undefined;
     },
-    get: (key) => data.get(key),
-    size: () => data.size,
+    get: (key) => overlay?.get(key) ?? data.get(key),
+    size: () => data.size + (overlay === undefined ? 0 : overlayNewKeys),
   };
 }
 
