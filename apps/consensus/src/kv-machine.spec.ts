@@ -62,7 +62,7 @@ describe('kv machine', () => {
   it('a background snapshot carries multi-byte keys and session ids, and restores to the synchronous one', async () => {
     const m = createKvMachine();
     const keys = ['ключ', '键-🔑', 'plain', 'é'.repeat(100)];
-    keys.forEach((k, i) => m.apply(put(k, `value-${k}`, `сессия-${i}`, BigInt(i + 1))));
+    for (const [i, k] of keys.entries()) m.apply(put(k, `value-${k}`, `сессия-${i}`, BigInt(i + 1)));
     const restored = createKvMachine();
     restored.restore(await m.snapshotInBackground!(), index);
     for (const k of keys) expect(text(restored.get(k))).toBe(`value-${k}`);

@@ -47,7 +47,8 @@ function checkedParams(args: string[]): typeof defaults {
   integerIn('payload', 1, 64 * 1024);
   integerIn('nodes', 3, 9);
   integerIn('keySpace', 1, 10_000_000);
-  if (p.runtime !== 'compiled' && p.runtime !== 'source') throw new Error('--runtime must be compiled or source');
+  if (p.runtime !== 'compiled' && p.runtime !== 'source')
+    throw new Error('--runtime must be compiled or source');
   return p;
 }
 
