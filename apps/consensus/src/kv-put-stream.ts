@@ -11,7 +11,6 @@ import type * as http from 'node:http';
 import type * as http2 from 'node:http2';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { codeToString } from '@connectrpc/connect/protocol-connect';
 import { readControllerError } from '@regent/proto';
 import {
   KvService,
@@ -24,6 +23,7 @@ import {
 import {
   EnvelopeReader,
   encodeEnvelope,
+  endStreamJson,
   FLAG_COMPRESSED,
   FLAG_END_STREAM,
   type HttpHandler,
@@ -221,11 +221,4 @@ function serveLean(put: PutFn, readMaxBytes: number, req: AnyRequest, res: AnyRe
   res.on('close', () => {
     finished = true;
   });
-}
-
-function endStreamJson(error: ConnectError | undefined): Uint8Array {
-  if (error === undefined) return new TextEncoder().encode('{}');
-  return new TextEncoder().encode(
-    JSON.stringify({ error: { code: codeToString(error.code), message: error.rawMessage } }),
-  );
 }

@@ -9,10 +9,15 @@ import type * as http from 'node:http';
 import type * as http2 from 'node:http2';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
-import { codeToString } from '@connectrpc/connect/protocol-connect';
 import { type RaftMessage, RaftService, StreamResponseSchema } from '@regent/proto/raft';
 import type { Message } from '@regent/raft';
-import { EnvelopeReader, encodeEnvelope, FLAG_COMPRESSED, FLAG_END_STREAM } from '@regent/service-kit';
+import {
+  EnvelopeReader,
+  encodeEnvelope,
+  endStreamJson,
+  FLAG_COMPRESSED,
+  FLAG_END_STREAM,
+} from '@regent/service-kit';
 import type { RaftRuntime } from './runtime.js';
 import { type DecodedBatch, decodeStreamBatch } from './wire-decode.js';
 
@@ -144,11 +149,4 @@ export function createRaftStreamHandler(
     });
     return true;
   };
-}
-
-function endStreamJson(error: ConnectError | undefined): Uint8Array {
-  if (error === undefined) return new TextEncoder().encode('{}');
-  return new TextEncoder().encode(
-    JSON.stringify({ error: { code: codeToString(error.code), message: error.rawMessage } }),
-  );
 }

@@ -2,6 +2,9 @@
 // big-endian uint32 length, then the message. The lean stream paths (the Raft peer stream, the gateway's heartbeat
 // stream) write and read them straight off HTTP/2.
 
+import type { ConnectError } from '@connectrpc/connect';
+import { codeToString } from '@connectrpc/connect/protocol-connect';
+
 /** Envelope flag: the payload is compressed (we never compress; such a stream is refused). */
 export const FLAG_COMPRESSED = 0x01;
 /** Envelope flag: the end-of-stream message (JSON) of a Connect response. */
@@ -73,4 +76,12 @@ export class EnvelopeReader {
   get bufferedBytes(): number {
     return this.#buffered;
   }
+}
+
+/** The JSON of a Connect end-of-stream message: `{}`, or `{"error": {code, message}}` for a failed stream. */
+export function endStreamJson(error: ConnectError | undefined): Uint8Array {
+  if (error === undefined) return new TextEncoder().encode('{}');
+  return new TextEncoder().encode(
+    JSON.stringify({ error: { code: codeToString(error.code), message: error.rawMessage } }),
+  );
 }

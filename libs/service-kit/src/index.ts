@@ -18,6 +18,7 @@ export {
   EnvelopeError,
   EnvelopeReader,
   encodeEnvelope,
+  endStreamJson,
   FLAG_COMPRESSED,
   FLAG_END_STREAM,
 } from './envelope.js';
