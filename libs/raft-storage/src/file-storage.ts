@@ -208,6 +208,19 @@ export class FileStorage implements Storage {
     return this.#snapshot;
   }
 
+  /**
+   * The ConfChange entries in [lo, hi), ascending, from the in-memory index (no file read). The index is the log:
+   * appends, truncating appends, compaction, snapshot installs and recovery (which reads each record's type) all
+   * go through it, so the answer always matches `entries(lo, hi)`.
+   */
+  confChangeIndexes(lo: number, hi: number): number[] {
+    this.#checkOpen();
+    assert(lo <= hi, `confChangeIndexes(${lo}, ${hi}): lo > hi`);
+    if (lo <= this.#index.dummyIndex) throw new CompactedError(lo, this.#index.firstIndex);
+    if (hi > this.#index.lastIndex + 1) throw new UnavailableError(hi - 1, this.#index.lastIndex);
+    return this.#index.confChangeIndexes(lo, hi);
+  }
+
   // -------------------------------------------------------------------------------------------------------------
   // Write API (the runtime)
 
@@ -249,7 +262,14 @@ export class FileStorage implements Storage {
     }
     for (const [i, entry] of fresh.entries()) {
       const position = positions[i]!;
-      this.#index.push(entry.index, entry.term, position.seq, position.offset, position.recordBytes);
+      this.#index.push(
+        entry.index,
+        entry.term,
+        entry.type,
+        position.seq,
+        position.offset,
+        position.recordBytes,
+      );
       this.#cache.append(entry);
     }
   }

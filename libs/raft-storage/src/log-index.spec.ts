@@ -1,11 +1,11 @@
-import { AssertionError } from '@regent/raft';
+import { AssertionError, EntryType } from '@regent/raft';
 import { describe, expect, it } from 'vitest';
 import { LOG_INDEX_SLOT_BYTES, LogIndex } from './log-index.js';
 
 function filled(count: number, dummyIndex = 0): LogIndex {
   const index = new LogIndex(dummyIndex, 0);
   for (let i = dummyIndex + 1; i <= dummyIndex + count; i++)
-    index.push(i, Math.ceil(i / 10), i % 3, i * 100, 50 + i);
+    index.push(i, Math.ceil(i / 10), EntryType.Normal, i % 3, i * 100, 50 + i);
   return index;
 }
 
@@ -17,7 +17,7 @@ describe('LogIndex', () => {
     expect([index.seq(7), index.position(7), index.recordBytes(7)]).toEqual([1, 700, 57]);
     expect(() => index.seq(0)).toThrow(AssertionError);
     expect(() => index.term(26)).toThrow(AssertionError);
-    expect(() => index.push(27, 3, 0, 0, 0)).toThrow(AssertionError);
+    expect(() => index.push(27, 3, EntryType.Normal, 0, 0, 0)).toThrow(AssertionError);
   });
 
   it.each([
@@ -34,7 +34,7 @@ describe('LogIndex', () => {
       last,
       dummyTerm,
     ]);
-    index.push(last + 1, 9, 4, 4, 4);
+    index.push(last + 1, 9, EntryType.Normal, 4, 4, 4);
     expect([index.lastIndex, index.term(last + 1), index.seq(last + 1)]).toEqual([last + 1, 9, 4]);
   });
 
@@ -51,7 +51,7 @@ describe('LogIndex', () => {
     const bytes = index.memoryBytes;
     for (let round = 0; round < 100; round++) {
       index.compactTo(index.lastIndex - 10);
-      for (let k = 0; k < 100; k++) index.push(index.lastIndex + 1, 200, 1, 1, 1);
+      for (let k = 0; k < 100; k++) index.push(index.lastIndex + 1, 200, EntryType.Normal, 1, 1, 1);
     }
     expect(index.memoryBytes).toBe(bytes);
     expect(index.lastIndex).toBe(11_000);

@@ -1,11 +1,11 @@
-// The in-memory index of the log: for every live entry its term and where its record is (segment seq, byte offset,
-// record bytes), in parallel typed arrays — 20 bytes per entry, so 1,000,000 entries cost about 21 MB.
+// The in-memory index of the log: for every live entry its term, its entry type and where its record is (segment seq,
+// byte offset, record bytes), in parallel typed arrays — 21 bytes per entry, so 1,000,000 entries cost about 22 MB.
 
-import { AssertionError } from '@regent/raft';
+import { AssertionError, EntryType } from '@regent/raft';
 
 const INITIAL_CAPACITY = 1024;
-/** Bytes per slot: Float64 term + Uint32 seq + Uint32 position + Uint32 record bytes. */
-export const LOG_INDEX_SLOT_BYTES = 20;
+/** Bytes per slot: Float64 term + Uint32 seq + Uint32 position + Uint32 record bytes + Uint8 entry type. */
+export const LOG_INDEX_SLOT_BYTES = 21;
 
 /**
  * Slot 0 is the "dummy": the entry at `dummyIndex` (the compacted or snapshot index) of which only the term is kept,
@@ -18,6 +18,11 @@ export class LogIndex {
   #seqs = new Uint32Array(INITIAL_CAPACITY);
   #positions = new Uint32Array(INITIAL_CAPACITY);
   #sizes = new Uint32Array(INITIAL_CAPACITY);
+  /**
+   * The entry type byte as recorded (the dummy's is meaningless). Parallel to the other arrays, so truncation,
+   * compaction and reset keep it right with no work of their own; push writes it for every live slot.
+   */
+  #types = new Uint8Array(INITIAL_CAPACITY);
   /** Array slot of the dummy. */
   #start = 0;
   /** Slots in use including the dummy (>= 1). */
@@ -69,12 +74,38 @@ export class LogIndex {
     return this.#sizes[this.#liveSlot(index)]!;
   }
 
-  push(index: number, term: number, seq: number, position: number, recordBytes: number): void {
+  /**
+   * The ConfChange entries in [lo, hi), ascending, for firstIndex <= lo <= hi <= lastIndex + 1: a scan of one byte
+   * per entry in range, no file read.
+   */
+  confChangeIndexes(lo: number, hi: number): number[] {
+    if (!(lo >= this.firstIndex && lo <= hi && hi <= this.lastIndex + 1))
+      throw new AssertionError(
+        `confChangeIndexes(${lo}, ${hi}) outside [${this.firstIndex}, ${this.lastIndex + 1}]`,
+      );
+    const indexes: number[] = [];
+    const types = this.#types;
+    const end = this.#slot(hi);
+    for (let slot = this.#slot(lo); slot < end; slot++) {
+      if (types[slot] === EntryType.ConfChange) indexes.push(slot - this.#start + this.#dummyIndex);
+    }
+    return indexes;
+  }
+
+  push(
+    index: number,
+    term: number,
+    type: EntryType,
+    seq: number,
+    position: number,
+    recordBytes: number,
+  ): void {
     if (index !== this.lastIndex + 1)
       throw new AssertionError(`push(${index}) after last index ${this.lastIndex}`);
     this.#ensureRoom();
     const slot = this.#start + this.#count;
     this.#terms[slot] = term;
+    this.#types[slot] = type;
     this.#seqs[slot] = seq;
     this.#positions[slot] = position;
     this.#sizes[slot] = recordBytes;
@@ -144,17 +175,24 @@ export class LogIndex {
       this.#seqs.copyWithin(0, from, to);
       this.#positions.copyWithin(0, from, to);
       this.#sizes.copyWithin(0, from, to);
+      this.#types.copyWithin(0, from, to);
     } else {
       this.#terms = moved(new Float64Array(capacity), this.#terms, from, to);
       this.#seqs = moved(new Uint32Array(capacity), this.#seqs, from, to);
       this.#positions = moved(new Uint32Array(capacity), this.#positions, from, to);
       this.#sizes = moved(new Uint32Array(capacity), this.#sizes, from, to);
+      this.#types = moved(new Uint8Array(capacity), this.#types, from, to);
     }
     this.#start = 0;
   }
 }
 
-function moved<T extends Float64Array | Uint32Array>(target: T, source: T, from: number, to: number): T {
+function moved<T extends Float64Array | Uint32Array | Uint8Array>(
+  target: T,
+  source: T,
+  from: number,
+  to: number,
+): T {
   target.set(source.subarray(from, to));
   return target;
 }

@@ -14,6 +14,7 @@ import {
   listSegments,
   readSegmentHeader,
   type ScannedRecord,
+  type ScannedRecordBody,
   type SegmentHeader,
   type SegmentName,
   scanSegment,
@@ -230,7 +231,7 @@ function replay(
             corrupt(name.path, scanned.offset, 'a second segment header');
             break;
           case 'entry':
-            log.entry(record.index, record.term, name, scanned);
+            log.entry(record, name, scanned);
             segment.maxEntryIndex = Math.max(segment.maxEntryIndex, record.index);
             highWater = Math.max(highWater, record.index);
             return;
@@ -298,7 +299,12 @@ class ReplayedLog {
 
   constructor(readonly snapshotIndex: number) {}
 
-  entry(entryIndex: number, term: number, segment: SegmentName, scanned: ScannedRecord): void {
+  entry(
+    record: Extract<ScannedRecordBody, { kind: 'entry' }>,
+    segment: SegmentName,
+    scanned: ScannedRecord,
+  ): void {
+    const { index: entryIndex, term } = record;
     if (entryIndex < 1) corrupt(segment.path, scanned.offset, `entry index ${entryIndex}`);
     const log = this.index;
     if (!this.#started || entryIndex <= log.dummyIndex) {
@@ -321,7 +327,7 @@ class ReplayedLog {
         `entry ${entryIndex} has term ${term} < ${previousTerm} before it`,
       );
     }
-    log.push(entryIndex, term, segment.seq, scanned.offset, scanned.recordBytes);
+    log.push(entryIndex, term, record.type, segment.seq, scanned.offset, scanned.recordBytes);
   }
 
   marker(markerIndex: number, term: number, dropLog: boolean, file: string, offset: number): void {

@@ -319,7 +319,8 @@ function decodeForScan(bytes: Uint8Array, start: number, end: number): ScannedRe
     return decodePayload(bytes, start, end) as Exclude<WalRecord, { kind: 'entry' }>;
   }
   if (end - start < 18) throw new DecodeError(`entry record of ${end - start} payload bytes`);
-  return { kind: 'entry', term: u64At(bytes, start + 2), index: u64At(bytes, start + 10) };
+  const type = bytes[start + 1] as EntryType;
+  return { kind: 'entry', type, term: u64At(bytes, start + 2), index: u64At(bytes, start + 10) };
 }
 
 function readSegmentHeaderPayload(reader: ByteReader): SegmentHeader {
@@ -377,7 +378,7 @@ const SCAN_CHUNK_BYTES = 1 << 20;
 /** What recovery needs from a record: entries without their data (it is read back on demand). */
 export type ScannedRecordBody =
   | Exclude<WalRecord, { kind: 'entry' }>
-  | { readonly kind: 'entry'; readonly index: number; readonly term: number };
+  | { readonly kind: 'entry'; readonly index: number; readonly term: number; readonly type: EntryType };
 
 export interface ScannedRecord {
   readonly record: ScannedRecordBody;

@@ -102,17 +102,57 @@ export class Raft {
     this.becomeFollower(this.term, 0);
   }
 
-  /** The snapshot's membership, then every ConfChange entry persisted after the snapshot. */
+  /**
+   * The snapshot's membership, then every ConfChange entry persisted after the snapshot: only those entries when
+   * the storage lists their indexes, otherwise a scan of the whole tail.
+   */
   private loadMembership(snapshotMembership: Membership, snapshotIndex: number): MembershipLog {
     const confLog = new MembershipLog(snapshotMembership, snapshotIndex);
+    const lo = snapshotIndex + 1;
     const hi = this.log.lastIndex() + 1;
-    let lo = snapshotIndex + 1;
+    const storage = this.log.storage;
+    if (storage.confChangeIndexes === undefined) {
+      this.scanMembership(confLog, lo, hi);
+    } else {
+      // At start-up nothing is unstable: storage holds the whole log, so the hint covers all of [lo, hi).
+      assert(
+        this.log.unstable.offset === hi,
+        `unstable offset ${this.log.unstable.offset} at start-up, last ${hi - 1}`,
+      );
+      this.loadHintedMembership(confLog, storage.confChangeIndexes(lo, hi), lo, hi);
+    }
+    return confLog;
+  }
+
+  private scanMembership(confLog: MembershipLog, lo: number, hi: number): void {
     while (lo < hi) {
       const entries = this.log.slice(lo, hi, this.cfg.maxCommittedSizePerReadyBytes);
       confLog.append(entries);
       lo = entries.at(-1)!.index + 1;
     }
-    return confLog;
+  }
+
+  /** Reads only the hinted entries; a hint that is not an ascending list of ConfChange entries in range crashes. */
+  private loadHintedMembership(
+    confLog: MembershipLog,
+    indexes: readonly number[],
+    lo: number,
+    hi: number,
+  ): void {
+    let previous = lo - 1;
+    for (const index of indexes) {
+      assert(
+        Number.isSafeInteger(index) && index > previous && index < hi,
+        `confChangeIndexes(${lo}, ${hi}): ${index} is not ascending in range (after ${previous})`,
+      );
+      const [entry] = this.log.slice(index, index + 1, this.cfg.maxCommittedSizePerReadyBytes);
+      assert(
+        entry !== undefined && entry.index === index && entry.type === EntryType.ConfChange,
+        `confChangeIndexes(${lo}, ${hi}) lists ${index}, but its entry has type ${entry?.type} (index ${entry?.index})`,
+      );
+      confLog.append([entry]);
+      previous = index;
+    }
   }
 
   /**

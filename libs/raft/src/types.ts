@@ -107,6 +107,13 @@ export interface Storage {
   lastIndex(): number;
   /** The most recent snapshot; its metadata index is 0 when there is none. */
   snapshot(): Snapshot;
+  /**
+   * Optional start-up hint: the indexes of the `EntryType.ConfChange` entries in [lo, hi), ascending, for
+   * firstIndex <= lo <= hi <= lastIndex + 1. With it the core reads only those entries to rebuild the membership
+   * instead of scanning the whole tail; it checks that each one it reads is a ConfChange (a wrong hint crashes).
+   * It must list every ConfChange entry in range: a missing one would go unnoticed.
+   */
+  confChangeIndexes?(lo: number, hi: number): number[];
 }
 
 /** Deterministic randomness injected into the core (for election timeouts). Returns an integer in [0, n). */

@@ -10,6 +10,7 @@ import {
   CompactedError,
   type ConfState,
   type Entry,
+  EntryType,
   type HardState,
   type NodeId,
   type Snapshot,
@@ -69,6 +70,17 @@ export class MemoryStorage implements Storage {
 
   snapshot(): Snapshot {
     return this.snap;
+  }
+
+  /** The ConfChange entries in [lo, hi) by a filter of the log: the simulator's restarts take the hinted path. */
+  confChangeIndexes(lo: number, hi: number): number[] {
+    if (lo <= this.offset) throw new CompactedError(lo, this.firstIndex());
+    if (hi > this.lastIndex() + 1) throw new UnavailableError(hi - 1, this.lastIndex());
+    const indexes: number[] = [];
+    for (let i = lo; i < hi; i++) {
+      if (this.ents[i - this.offset - 1]!.type === EntryType.ConfChange) indexes.push(i);
+    }
+    return indexes;
   }
 
   hardStateNow(): HardState {
