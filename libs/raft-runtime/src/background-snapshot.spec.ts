@@ -85,5 +85,20 @@ describe('RaftRuntime with a background snapshot', () => {
     expect(saved.metadata.index).toBe(6);
     expect(storage.lastIndex()).toBe(10); // a4 and b0..b2 came after it
     expect(gated.syncSnapshots()).toBe(0);
+
+    // Enough entries applied while a snapshot encodes, then no more writes: the next one starts when it is done.
+    await waitFor(() => gated.pending.length === 1 && node.snapshotIndex === 6, { what: 'quiet' });
+    for (let i = 0; i < 5; i++) await node.propose(text.encode(`c${i}`)).applied;
+    await waitFor(() => gated.pending.length === 2, { what: 'a second background snapshot' });
+    for (let i = 0; i < 5; i++) await node.propose(text.encode(`d${i}`)).applied;
+    expect(gated.pending).toHaveLength(2);
+    gated.pending[1]!.release();
+    await waitFor(() => gated.pending.length === 3, {
+      what: 'a third snapshot, with no write after the second',
+    });
+    gated.pending[2]!.release();
+    await waitFor(() => node.snapshotIndex === storage.lastIndex(), {
+      what: 'the third snapshot to be saved',
+    });
   });
 });

@@ -413,6 +413,7 @@ export class RaftRuntime {
     if (this.#snapshotting || this.#applied <= this.#snapshotIndex) return;
     if (!force && this.#applied - this.#snapshotIndex < every) return;
     this.#snapshotting = true;
+    let saved = false;
     try {
       const index = this.#applied;
       const machine = this.#options.stateMachine;
@@ -433,11 +434,15 @@ export class RaftRuntime {
       const compactTo = Math.max(0, index - keep);
       if (compactTo > this.#options.storage.firstIndex() - 1) await this.#options.storage.compact(compactTo);
       this.#options.hooks?.onSnapshot?.(index, data.byteLength);
+      saved = true;
     } catch (error) {
       this.#options.hooks?.onError?.(error, 'snapshot');
     } finally {
       this.#snapshotting = false;
     }
+    // Entries applied while this one was encoded may have crossed the threshold again; with no further writes
+    // nothing else would look (after a failure, the next applied entry retries instead of a loop here).
+    if (saved && !this.#stopped && !this.#failed) await this.#takeSnapshot(false);
   }
 
   #failAll(error: Error): void {
