@@ -13,7 +13,13 @@ import {
   PutStreamRequestSchema,
   type PutStreamResponse,
 } from '@regent/proto/consensus';
-import { createLogger, createMetricsRegistry, type RunningServer, startServer } from '@regent/service-kit';
+import {
+  createLogger,
+  createMetricsRegistry,
+  EnvelopeReader,
+  type RunningServer,
+  startServer,
+} from '@regent/service-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { leanPutStreamHandler, PutPipeline, routerPutStream } from './kv-put-stream.js';
 
@@ -252,5 +258,58 @@ describe('PutStream over HTTP/2', () => {
     }
     // The request type still encodes as expected (guards the hand-made bytes above against schema drift).
     expect(toBinary(PutStreamRequestSchema, request(1n, 'k')).at(0)).toBe(0x08);
+  });
+  it('lean: stops reading requests while the caller does not read its answers, and answers all once it does', async () => {
+    const puts = heldPuts();
+    await start(puts.put);
+    const count = 100_000;
+    const envelopes = Array.from({ length: count }, (_, i) => {
+      const body = toBinary(PutStreamRequestSchema, request(BigInt(i), `now-${i}`));
+      const head = Buffer.alloc(5);
+      head.writeUInt32BE(body.byteLength, 1);
+      return Buffer.concat([head, body]);
+    });
+    const http2 = await import('node:http2');
+    const session = http2.connect(server!.url);
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => {
+      warnings.push(w.name);
+    };
+    process.on('warning', onWarning);
+    try {
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': '/regent.consensus.v1.KvService/PutStream',
+        'content-type': 'application/connect+proto',
+        'connect-protocol-version': '1',
+      });
+      stream.pause(); // answers are not read
+      stream.end(Buffer.concat(envelopes));
+      // Reading stops (the count of puts started settles) well before every request is read.
+      let whilePaused = -1;
+      for (let i = 0; i < 50 && puts.calls.length !== whilePaused; i++) {
+        whilePaused = puts.calls.length;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(puts.calls.length).toBe(whilePaused);
+      expect(whilePaused).toBeGreaterThan(0);
+      expect(whilePaused).toBeLessThan(count);
+      const reader = new EnvelopeReader(1024);
+      let answered = 0;
+      let endOfStream = 0;
+      for await (const chunk of stream) {
+        for (const envelope of reader.push(chunk as Buffer)) {
+          if (envelope.flags === 0) answered += 1;
+          else endOfStream += 1;
+        }
+      }
+      expect(answered).toBe(count);
+      expect(endOfStream).toBe(1);
+      expect(puts.calls.length).toBe(count);
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      session.close();
+    }
   });
 });

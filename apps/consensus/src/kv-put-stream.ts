@@ -150,6 +150,7 @@ function serveLean(put: PutFn, readMaxBytes: number, req: AnyRequest, res: AnyRe
   const reader = new EnvelopeReader(readMaxBytes);
   const out: Buffer[] = [];
   let flushScheduled = false;
+  let paused = false;
   let inputEnded = false;
   let finished = false;
 
@@ -172,9 +173,13 @@ function serveLean(put: PutFn, readMaxBytes: number, req: AnyRequest, res: AnyRe
     if (out.length === 0) return;
     const chunk = out.length === 1 ? out[0]! : Buffer.concat(out);
     out.length = 0;
-    if (!(res as NodeJS.WritableStream).write(chunk)) {
+    if (!(res as NodeJS.WritableStream).write(chunk) && !paused) {
+      paused = true;
       req.pause();
-      res.once('drain', () => req.resume());
+      res.once('drain', () => {
+        paused = false;
+        req.resume();
+      });
     }
   };
   const schedule = (): void => {
