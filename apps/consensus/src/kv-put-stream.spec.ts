@@ -20,6 +20,7 @@ import {
   type RunningServer,
   startServer,
 } from '@regent/service-kit';
+import { waitFor } from '@regent/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { leanPutStreamHandler, PutPipeline, routerPutStream } from './kv-put-stream.js';
 
@@ -167,11 +168,6 @@ function feed() {
   };
 }
 
-async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
-  expect(check()).toBe(true);
-}
-
 describe('PutStream over HTTP/2', () => {
   for (const name of ['Connect binary (lean)', 'Connect JSON (router)', 'gRPC (router)'] as const) {
     it(`${name}: answers out of order with ids and errors, and ends after the caller ends and all are answered`, async () => {
@@ -184,10 +180,10 @@ describe('PutStream over HTTP/2', () => {
         for await (const a of client.putStream(f.input)) answers.push(a);
       })();
       f.send(request(10n, 'slow'), request(11n, 'now-1'), request(12n, 'not-leader'));
-      await until(() => answers.length === 2);
+      await waitFor(() => answers.length === 2, { what: 'two answers' });
       f.send(request(13n, 'now-2'));
       f.end();
-      await until(() => answers.length === 3);
+      await waitFor(() => answers.length === 3, { what: 'three answers' });
       expect(puts.held.size).toBe(1);
       puts.settle('slow');
       await done;
